@@ -1,0 +1,1 @@
+"""Holodeck's sample web service."""
