@@ -1,0 +1,129 @@
+// Local building blocks shared by the demo and the tests: put a project in a git repository at
+// one commit, run HoloMaker on it, start the installed service and ask it for /health.
+import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const repoRoot = path.resolve(__dirname, "..");
+export const holodeckBuild = path.join(repoRoot, "builder", "holodeck-build");
+export const sampleAppDir = path.join(repoRoot, "examples", "hello");
+/** Debian's pip/setuptools/wheel wheels: enough to build the sample app with no package index. */
+export const debianWheels = "/usr/share/python-wheels";
+
+/** What holodeck-build writes beside each .deb. */
+export interface Manifest {
+    name: string;
+    version: string;
+    architecture: string;
+    file: string;
+    sha256: string;
+    size: number;
+    commit: string;
+    commitTime: string;
+    repo: string;
+    subdir: string | null;
+    project: string;
+    projectVersion: string;
+    python: string;
+    prefix: string;
+    depends: string;
+    entryPoints: Record<string, string>;
+    service: string | null;
+    withPip: boolean;
+    builder: string;
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+    const result = spawnSync(command, args, { encoding: "utf8", ...options });
+    if (result.status !== 0) {
+        throw new Error(`${command} ${args.join(" ")} failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+    }
+    return result.stdout;
+}
+
+/**
+ * Copies `source` into a new git repository at `repoDir` and commits it with a fixed author and
+ * date, so the same files always give the same commit. Returns the commit's SHA.
+ */
+export function commitDirectory(source: string, repoDir: string, date = "2026-01-02T03:04:05Z"): string {
+    fs.cpSync(source, repoDir, { recursive: true, filter: (src) => !/(__pycache__|\.egg-info|\/build)$/.test(src) });
+    const env = {
+        ...process.env,
+        GIT_AUTHOR_NAME: "Holodeck Sample",
+        GIT_AUTHOR_EMAIL: "sample@holodeck.invalid",
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_NAME: "Holodeck Sample",
+        GIT_COMMITTER_EMAIL: "sample@holodeck.invalid",
+        GIT_COMMITTER_DATE: date,
+    };
+    run("git", ["init", "-q", "-b", "main"], { cwd: repoDir, env });
+    run("git", ["add", "-A"], { cwd: repoDir, env });
+    run("git", ["commit", "-q", "-m", "Sample release"], { cwd: repoDir, env });
+    return run("git", ["rev-parse", "HEAD"], { cwd: repoDir }).trim();
+}
+
+/** Runs holodeck-build with `args`; progress goes to `stderr` ("inherit" streams it live). */
+export function runHolodeckBuild(
+    args: string[],
+    stderr: "pipe" | "inherit" = "pipe",
+    env: NodeJS.ProcessEnv = process.env,
+    command: string = holodeckBuild,
+): SpawnSyncReturns<string> {
+    return spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", stderr], env });
+}
+
+/** Builds and returns the manifest whose path is the last line of holodeck-build's stdout. */
+export function buildRelease(args: string[], stderr: "pipe" | "inherit" = "pipe"): Manifest {
+    const result = runHolodeckBuild(args, stderr);
+    if (result.status !== 0) {
+        throw new Error(`holodeck-build failed (${result.status}):\n${result.stderr ?? ""}`);
+    }
+    const manifestPath = result.stdout.trim().split("\n").pop() ?? "";
+    return JSON.parse(fs.readFileSync(manifestPath, "utf8")) as Manifest;
+}
+
+export interface RunningService {
+    url: string;
+    stop(): Promise<void>;
+}
+
+/**
+ * Starts a service that prints "listening on http://HOST:PORT" when ready (the sample app does),
+ * and resolves with its URL.
+ */
+export function startService(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<RunningService> {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+        await exited;
+    };
+    let output = "";
+    return new Promise((resolve, reject) => {
+        const fail = (why: string) => {
+            clearTimeout(timer);
+            void stop().then(() => reject(new Error(`${command} ${why}; it printed:\n${output}`)));
+        };
+        const timer = setTimeout(() => fail(`did not report its address within ${timeoutMs} ms`), timeoutMs);
+        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.stdout.on("data", (chunk: Buffer) => {
+            output += chunk.toString();
+            const match = /listening on (http:\/\/\S+)/.exec(output);
+            if (match) {
+                clearTimeout(timer);
+                resolve({ url: match[1], stop });
+            }
+        });
+        child.once("exit", (code, signal) => fail(`exited (${code ?? signal}) before listening`));
+    });
+}
+
+/** GETs `url` + /health and returns the parsed JSON; throws unless it answers 200. */
+export async function fetchHealth(url: string): Promise<{ status: string; version: string }> {
+    const response = await fetch(`${url}/health`);
+    if (response.status !== 200) {
+        throw new Error(`${url}/health answered ${response.status}: ${await response.text()}`);
+    }
+    return (await response.json()) as { status: string; version: string };
+}
