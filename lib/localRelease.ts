@@ -3,35 +3,13 @@
 import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Manifest } from "./holoMaker";
 
 export const repoRoot = path.resolve(__dirname, "..");
 export const holodeckBuild = path.join(repoRoot, "builder", "holodeck-build");
 export const sampleAppDir = path.join(repoRoot, "examples", "hello");
 /** Debian's pip/setuptools/wheel wheels: enough to build the sample app with no package index. */
 export const debianWheels = "/usr/share/python-wheels";
-
-/** What holodeck-build writes beside each .deb. */
-export interface Manifest {
-    name: string;
-    version: string;
-    architecture: string;
-    file: string;
-    sha256: string;
-    size: number;
-    commit: string;
-    commitTime: string;
-    repo: string;
-    subdir: string | null;
-    project: string;
-    projectVersion: string;
-    python: string;
-    prefix: string;
-    depends: string;
-    entryPoints: Record<string, string>;
-    service: string | null;
-    withPip: boolean;
-    builder: string;
-}
 
 /** Runs a command to completion; throws with its output when it fails. */
 export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {

@@ -11,12 +11,12 @@ import {
     debianWheels,
     fetchHealth,
     holodeckBuild,
-    Manifest,
     run,
     runHolodeckBuild,
     sampleAppDir,
     startService,
 } from "../lib/localRelease";
+import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
 
 const python = "/usr/bin/python3";
 
@@ -146,13 +146,15 @@ describe("holodeck-build", function () {
             assert.equal(userExists(name), false, "purge removes the service user");
         });
 
-        it("is bit-identical when rebuilt from a clone in another directory", () => {
+        it("is bit-identical when rebuilt from a clone in another directory, by the program's command line", () => {
             const clone = path.join(scratch, "elsewhere", "clone");
             run("git", ["clone", "-q", sampleRepo, clone]);
-            const rebuilt = buildRelease([
-                "--repo", clone, "--commit", sampleCommit, "--out", path.join(scratch, "elsewhere", "out"),
-                "--name", name, "--find-links", debianWheels, "--service", "holodeck-hello --host 127.0.0.1 --port 8000",
-            ]);
+            const command = holodeckBuildCommand({
+                repo: clone, commit: sampleCommit, subdir: "", packageName: name, prefix: "", python,
+                service: "holodeck-hello --host 127.0.0.1 --port 8000", indexUrl: "", findLinks: [debianWheels], withPip: false,
+            }, holodeckBuild, path.join(scratch, "elsewhere", "out dir"));
+            const manifestPath = run("bash", ["-c", command]).trim().split("\n").pop() ?? "";
+            const rebuilt = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as Manifest;
             assert.equal(rebuilt.sha256, manifest.sha256);
         });
     });

@@ -1,0 +1,50 @@
+// HoloMaker's contract with the rest of the program: the command line that builds a release
+// on a build minion, and the manifest that comes back.
+import { BuildSettings } from "../config";
+
+/** What builder/holodeck-build writes beside each .deb (DIR/NAME_VERSION_ARCH.deb.json). */
+export interface Manifest {
+    name: string;
+    version: string;
+    architecture: string;
+    file: string;
+    sha256: string;
+    size: number;
+    commit: string;
+    commitTime: string;
+    repo: string;
+    subdir: string | null;
+    project: string;
+    projectVersion: string;
+    python: string;
+    prefix: string;
+    depends: string;
+    entryPoints: Record<string, string>;
+    service: string | null;
+    withPip: boolean;
+    builder: string;
+}
+
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+    return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The shell command that builds `build` with the holodeck-build script at `builder`, writing the
+ * .deb and its manifest to `outDir`. The last line it prints is the manifest's path.
+ */
+export function holodeckBuildCommand(build: BuildSettings, builder: string, outDir: string): string {
+    const args = [builder, "--repo", build.repo, "--commit", build.commit, "--out", outDir, "--python", build.python];
+    const optional: [string, string][] = [
+        ["--subdir", build.subdir],
+        ["--name", build.packageName],
+        ["--prefix", build.prefix],
+        ["--index-url", build.indexUrl],
+        ["--service", build.service],
+    ];
+    for (const [flag, value] of optional) if (value) args.push(flag, value);
+    for (const links of build.findLinks) args.push("--find-links", links);
+    if (build.withPip) args.push("--with-pip");
+    return args.map(shellQuote).join(" ");
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need on a fresh Debian 12 machine, and returns at once
+# when everything is already there. Called by `npm run demo` and `npm test`; arguments name
+# further Debian packages (the benchmark's dh-virtualenv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), dpkg-dev
+# and lintian (packaging), shellcheck (lint), systemd (systemd-analyze verify), util-linux
+# (unshare, setpriv).
+packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
+  python3-wheel-whl dpkg-dev lintian shellcheck systemd util-linux "$@")
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  if ((EUID != 0)); then
+    echo "setup: error: Debian packages missing: ${missing[*]}; run as root, or apt-get install them" >&2
+    exit 2
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
