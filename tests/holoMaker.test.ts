@@ -214,8 +214,8 @@ describe("holodeck-build", function () {
     describe("refuses bad input with one clear error line, leaving nothing behind", () => {
         let attempt = 0;
 
-        /** Runs the builder expecting a refusal; returns the error line. */
-        function refusal(args: string[], options: { out?: string; command?: string; asUser?: string } = {}): string {
+        /** Runs the builder expecting a refusal (exit code 2 for bad arguments, 1 for a failed build); returns the error line. */
+        function refusal(args: string[], options: { out?: string; command?: string; asUser?: string; exitCode?: number } = {}): string {
             attempt += 1;
             const out = options.out ?? path.join(scratch, `refused-${attempt}`);
             const tmp = path.join(scratch, `tmp-${attempt}`);
@@ -228,7 +228,7 @@ describe("holodeck-build", function () {
                 ? runHolodeckBuild(["--reuid", options.asUser, "--regid", options.asUser, "--clear-groups", command, ...argv],
                     "pipe", { ...process.env, TMPDIR: tmp }, "setpriv")
                 : runHolodeckBuild(argv, "pipe", { ...process.env, TMPDIR: tmp }, command);
-            assert.equal(result.status, 2, result.stderr);
+            assert.equal(result.status, options.exitCode ?? 2, result.stderr);
             assert.equal(result.stdout, "");
             assert.deepEqual(fs.readdirSync(out), [], "DIR stays empty");
             assert.deepEqual(fs.readdirSync(tmp), [], "no scratch directory is left");
@@ -254,13 +254,13 @@ describe("holodeck-build", function () {
         });
 
         it("an unreachable repository URL", () => {
-            assert.match(refusal(["--repo", `file://${scratch}/no-such-repo.git`, "--commit", sampleCommit, ...sources]),
+            assert.match(refusal(["--repo", `file://${scratch}/no-such-repo.git`, "--commit", sampleCommit, ...sources], { exitCode: 1 }),
                 /repository 'file:\/\/.*no-such-repo.git' is unreachable/);
         });
 
         it("a commit the repository does not have", () => {
             const unknown = "0123456789abcdef0123456789abcdef01234567";
-            assert.match(refusal(["--repo", sampleRepo, "--commit", unknown, ...sources]), new RegExp(`commit ${unknown} is not in '${sampleRepo}'`));
+            assert.match(refusal(["--repo", sampleRepo, "--commit", unknown, ...sources], { exitCode: 1 }), new RegExp(`commit ${unknown} is not in '${sampleRepo}'`));
         });
 
         it("a commit without pyproject.toml or setup.py", () => {
@@ -268,7 +268,7 @@ describe("holodeck-build", function () {
             fs.mkdirSync(repo);
             writeFiles(repo, { "README.md": "no Python here\n" });
             const commit = commitDirectory(repo, path.join(scratch, "not-python-git"));
-            assert.match(refusal(["--repo", path.join(scratch, "not-python-git"), "--commit", commit, ...sources]),
+            assert.match(refusal(["--repo", path.join(scratch, "not-python-git"), "--commit", commit, ...sources], { exitCode: 1 }),
                 /no pyproject.toml or setup.py in the repository root at commit [0-9a-f]{12}: point --subdir at the Python project/);
         });
 
@@ -280,7 +280,7 @@ describe("holodeck-build", function () {
                 "needs_missing.py": "",
             });
             const commit = commitDirectory(repo, path.join(scratch, "missing-dep-git"));
-            assert.match(refusal(["--repo", path.join(scratch, "missing-dep-git"), "--commit", commit, ...sources]),
+            assert.match(refusal(["--repo", path.join(scratch, "missing-dep-git"), "--commit", commit, ...sources], { exitCode: 1 }),
                 /cannot resolve the dependencies of needs-missing: Could not find a version that satisfies the requirement holodeck-no-such-library>=1/);
         });
 
@@ -288,7 +288,7 @@ describe("holodeck-build", function () {
             const repo = path.join(scratch, "broken");
             writeFiles(repo, { "setup.py": "raise SystemExit('this project does not build')\n" });
             const commit = commitDirectory(repo, path.join(scratch, "broken-git"));
-            assert.match(refusal(["--repo", path.join(scratch, "broken-git"), "--commit", commit, ...sources]),
+            assert.match(refusal(["--repo", path.join(scratch, "broken-git"), "--commit", commit, ...sources], { exitCode: 1 }),
                 /^holodeck-build: error: building the project failed/);
         });
 
