@@ -1,5 +1,6 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
+import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 
 /** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
@@ -26,8 +27,72 @@ export interface BuildSettings {
     readonly withPip: boolean;
 }
 
-export interface HolodeckConfig {
+/** The test stack builds its artifact from a commit. */
+export interface BuiltRelease {
+    readonly kind: "build";
     readonly build: BuildSettings;
+}
+
+/** The prod stack promotes the artifact another stack built and verified. */
+export interface PromotedRelease {
+    readonly kind: "promote";
+    /** Fully qualified name of the stack whose artifact is promoted (org/project/stack). */
+    readonly fromStack: string;
+    /** Commit the promoted artifact must have been built from; "" accepts what that stack verified. */
+    readonly pinnedCommit: string;
+}
+
+/** The OpenStack side: where and on what the servers run. */
+export interface InfraSettings {
+    /** Glance image ID of every server (build minion and app servers alike, so the artifact fits). */
+    readonly imageId: string;
+    /** Flavor name of the app servers. */
+    readonly flavor: string;
+    /** Flavor name of the Salt master. */
+    readonly masterFlavor: string;
+    /** Flavor name of the build minion. */
+    readonly buildFlavor: string;
+    /** Existing network ID; "" creates a network, subnet and router. */
+    readonly networkId: string;
+    /** CIDR of the subnet created when no networkId is given. */
+    readonly networkCidr: string;
+    /** External network for floating IPs and the router's gateway. */
+    readonly externalNetwork: string;
+    /** The only CIDR SSH (22) is open to. */
+    readonly adminCidr: string;
+    /** Login user of the image (debian on Debian cloud images, ubuntu on Ubuntu's). */
+    readonly sshUser: string;
+    /** Salt LTS major version the master and minions install, e.g. "3008". */
+    readonly saltVersion: string;
+}
+
+/** The app servers of a release. */
+export interface AppSettings {
+    /** TCP port the app serves HTTP (and /health) on. */
+    readonly port: number;
+    /** CIDR allowed on the app port directly; "" allows only the load balancer and the health gate. */
+    readonly allowedCidr: string;
+    /** Servers per release. */
+    readonly serverCount: number;
+    /** Put an Octavia load balancer in front of the servers. */
+    readonly loadBalancer: boolean;
+    /** How long the health gate waits for every server's /health, in seconds. */
+    readonly healthTimeoutSeconds: number;
+}
+
+/** The cloud, as the OpenStack provider's own configuration names it. */
+export interface CloudSettings {
+    /** Keystone v3 URL (openstack:authUrl). */
+    readonly authUrl: string;
+    /** Region (openstack:region); "" for the cloud's default. */
+    readonly region: string;
+}
+
+export interface HolodeckConfig {
+    readonly release: BuiltRelease | PromotedRelease;
+    readonly cloud: CloudSettings;
+    readonly infra: InfraSettings;
+    readonly app: AppSettings;
 }
 
 /** Raw values as stack configuration holds them: strings, or JSON for arrays. */
@@ -42,22 +107,136 @@ export class ConfigError extends Error {
 
 const namespace = "holodeck";
 const gitUrl = /^(https:\/\/[^\s/@]+(:\d+)?\/\S+|ssh:\/\/[^\s@/]+@[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const maxServers = 20;
+
+/** Checks a CIDR (IPv4 or IPv6); returns a problem or "". */
+function cidrProblem(value: string): string {
+    const [address, bits, extra] = value.split("/");
+    const family = isIP(address ?? "");
+    const max = family === 4 ? 32 : 128;
+    if (!family || extra !== undefined || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > max) {
+        return `'${value}' is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/48)`;
+    }
+    if (family === 4) {
+        const host = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+        const size = 2 ** (32 - Number(bits));
+        if (host % size !== 0) return `'${value}' has host bits set: use ${[24, 16, 8, 0].map((shift) => Math.floor((host - (host % size)) / 2 ** shift) % 256).join(".")}/${bits}`;
+    }
+    return "";
+}
+
+/** Reads raw values and collects every problem, each naming its key. */
+class Reader {
+    readonly problems: string[] = [];
+
+    constructor(private readonly raw: RawConfig) {}
+
+    problem(key: string, text: string): void {
+        this.problems.push(`${key.includes(":") ? key : `${namespace}:${key}`} ${text}`);
+    }
+
+    text(key: string, fallback = ""): string {
+        return (this.raw[key] ?? fallback).trim();
+    }
+
+    required(key: string, example: string): string {
+        const value = this.text(key);
+        if (!value) this.problem(key, `is required: set it with \`pulumi config set ${key.includes(":") ? key : `${namespace}:${key}`} ${example}\``);
+        return value;
+    }
+
+    flag(key: string, fallback: boolean): boolean {
+        const value = this.text(key, String(fallback));
+        if (value !== "true" && value !== "false") this.problem(key, `'${value}' must be true or false`);
+        return value === "true";
+    }
+
+    integer(key: string, fallback: number, min: number, max: number, why: string): number {
+        const value = this.text(key, String(fallback));
+        if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+            this.problem(key, `'${value}' must be a whole number from ${min} to ${max} (${why})`);
+        }
+        return Number(value);
+    }
+
+    cidr(key: string, fallback = ""): string {
+        const value = this.text(key, fallback);
+        const problem = value ? cidrProblem(value) : "";
+        if (problem) this.problem(key, problem);
+        return value;
+    }
+}
 
 /** Validates raw configuration values (keys without the "holodeck:" prefix). */
 export function parseConfig(raw: RawConfig): HolodeckConfig {
-    const problems: string[] = [];
-    const problem = (key: string, text: string) => problems.push(`${namespace}:${key} ${text}`);
-    const text = (key: string, fallback = "") => (raw[key] ?? fallback).trim();
+    const read = new Reader(raw);
+    const problem = read.problem.bind(read);
+    const text = read.text.bind(read);
 
-    const repo = text("appRepo");
-    if (!repo) problem("appRepo", "is required: set it with `pulumi config set holodeck:appRepo https://host/org/app.git`");
-    else if (!gitUrl.test(repo)) problem("appRepo", `'${repo}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
+    const source = text("artifactSource", "build");
+    if (source !== "build" && source !== "promote") problem("artifactSource", `'${source}' must be build (the test stack) or promote (prod)`);
 
     const commit = text("commit").toLowerCase();
-    if (!commit) problem("commit", "is required: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
-    else if (!/^[0-9a-f]{40}$/.test(commit)) {
+    if (commit && !/^[0-9a-f]{40}$/.test(commit)) {
         problem("commit", `'${commit}' is not a full 40-hex commit SHA: branches, tags and short SHAs are mutable or ambiguous; use \`git rev-parse ${commit}\``);
     } else if (/^0+$/.test(commit)) problem("commit", "is still the placeholder of the stack file: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
+
+    const build = parseBuild(read);
+    if (source === "build") {
+        if (!build.repo) problem("appRepo", "is required to build: set it with `pulumi config set holodeck:appRepo https://host/org/app.git`");
+        if (!commit) problem("commit", "is required to build: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
+    }
+    const fromStack = text("promoteFrom", "organization/holodeck/test");
+    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack)) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
+
+    const imageId = read.required("imageId", "<glance image UUID>");
+    if (imageId && !uuid.test(imageId)) problem("imageId", `'${imageId}' is not an image ID: use the UUID (\`openstack image list\`), not a name, so every server runs the same image`);
+    else if (/^[0-]+$/.test(imageId)) problem("imageId", "is still the placeholder of the stack file: set it to your image's UUID (`openstack image list`)");
+    const flavor = read.required("flavor", "<flavor name>");
+    const networkId = text("networkId");
+    if (networkId && !uuid.test(networkId)) problem("networkId", `'${networkId}' is not a network ID: use the UUID (\`openstack network list\`), or leave it empty to create a network`);
+    const networkCidr = read.cidr("networkCidr", "10.80.0.0/24");
+    const adminCidr = read.required("adminCidr", "203.0.113.0/24") && read.cidr("adminCidr");
+    if (/\/0$/.test(adminCidr)) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
+    const allowedCidr = read.cidr("appCidr");
+    const saltVersion = text("saltVersion", "3008");
+    if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
+    const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
+    if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) problem("openstack:authUrl", `'${authUrl}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    const sshUser = text("sshUser", "debian");
+    if (!/^[a-z_][a-z0-9_-]*$/.test(sshUser)) problem("sshUser", `'${sshUser}' is not a user name`);
+
+    const app: AppSettings = {
+        port: read.integer("appPort", 8000, 1024, 65535, "an unprivileged port, not 4505/4506"),
+        allowedCidr,
+        serverCount: read.integer("serverCount", 2, 1, maxServers, "servers per release"),
+        loadBalancer: read.flag("loadBalancer", false),
+        healthTimeoutSeconds: read.integer("healthTimeoutSeconds", 600, 30, 3600, "seconds the health gate waits"),
+    };
+    if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+
+    if (read.problems.length > 0) throw new ConfigError(read.problems);
+    return {
+        release: source === "promote"
+            ? { kind: "promote", fromStack, pinnedCommit: commit }
+            : { kind: "build", build: { ...build, commit } },
+        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region") },
+        infra: {
+            imageId: imageId.toLowerCase(), flavor, masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
+            networkId, networkCidr, externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr, sshUser, saltVersion,
+        },
+        app,
+    };
+}
+
+/** The build settings (all optional here: the test stack requires appRepo and commit above). */
+function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
+    const problem = read.problem.bind(read);
+    const text = read.text.bind(read);
+
+    const repo = text("appRepo");
+    if (repo && !gitUrl.test(repo)) problem("appRepo", `'${repo}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
 
     const subdir = text("appSubdir");
     if (subdir.startsWith("/") || `/${subdir}/`.includes("/../")) problem("appSubdir", `'${subdir}' must be a relative path inside the repository, without '..'`);
@@ -93,19 +272,23 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("pipFindLinks", `'${findLinksRaw}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
     }
 
-    const withPipRaw = text("withPip", "false");
-    if (withPipRaw !== "true" && withPipRaw !== "false") problem("withPip", `'${withPipRaw}' must be true or false`);
-
-    if (problems.length > 0) throw new ConfigError(problems);
-    return {
-        build: { repo, commit, subdir, packageName, prefix, python, service, indexUrl, findLinks, withPip: withPipRaw === "true" },
-    };
+    return { repo, subdir, packageName, prefix, python, service, indexUrl, findLinks, withPip: read.flag("withPip", false) };
 }
 
-const keys = ["appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService", "pipIndexUrl", "pipFindLinks", "withPip"];
+const keys = [
+    "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
+    "pipIndexUrl", "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
+    "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
+    "healthTimeoutSeconds",
+];
+const providerKeys = ["authUrl", "region"];
 
-/** Reads and validates this stack's configuration. */
+/** Reads and validates this stack's configuration (and the OpenStack provider's keys it uses). */
 export function loadConfig(): HolodeckConfig {
     const config = new pulumi.Config(namespace);
-    return parseConfig(Object.fromEntries(keys.map((key) => [key, config.get(key)])));
+    const provider = new pulumi.Config("openstack");
+    return parseConfig(Object.fromEntries([
+        ...keys.map((key) => [key, config.get(key)]),
+        ...providerKeys.map((key) => [`openstack:${key}`, provider.get(key)]),
+    ]));
 }

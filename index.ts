@@ -1,18 +1,116 @@
-// Holodeck's Pulumi program. Today it validates the stack's configuration and renders the
-// HoloMaker command a build minion runs for the configured commit; the OpenStack components
-// (Salt master, build minion, app servers) build on this.
-import { loadConfig } from "./config";
-import { holodeckBuildCommand } from "./lib/holoMaker";
+// Holodeck's Pulumi program: a Salt master and the network around it, the artifact (built on a
+// build minion in the test stack, promoted from the test stack in prod), and the app servers of
+// the release behind a health gate.
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { AppServers } from "./components/appServers";
+import { Artifact, checkPromotion, Release } from "./components/artifact";
+import { ArtifactStore } from "./components/artifactStore";
+import { BuildMinion } from "./components/buildMinion";
+import { Network } from "./components/network";
+import { SaltMaster } from "./components/saltMaster";
+import { loadConfig, PromotedRelease } from "./config";
 
-/** Where the build minion keeps the builder script and the releases it builds. */
-const minionBuilderPath = "/usr/local/bin/holodeck-build";
-const minionReleaseDir = "/var/lib/holodeck/releases";
+/** Reads and checks what prod promotes, before any resource is created. */
+async function promotedRelease(release: PromotedRelease): Promise<Release> {
+    const source = new pulumi.StackReference(release.fromStack);
+    const [artifact, verification] = await Promise.all([source.getOutputDetails("artifact"), source.getOutputDetails("verification")]);
+    return checkPromotion(
+        release.fromStack,
+        artifact.value ?? artifact.secretValue,
+        verification.value ?? verification.secretValue,
+        release.pinnedCommit,
+    );
+}
 
 export = async () => {
-    const { build } = loadConfig();
+    const config = loadConfig();
+    const { infra, app } = config;
+    const stack = pulumi.getStack();
+    const promoted = config.release.kind === "promote" ? await promotedRelease(config.release) : undefined;
+
+    const adminKey = new tls.PrivateKey("admin-ssh", { algorithm: "ED25519" }, {
+        additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+    });
+    const keyPair = new openstack.compute.Keypair("admin", { publicKey: adminKey.publicKeyOpenssh });
+    const network = new Network("net", {
+        networkId: infra.networkId || undefined,
+        networkCidr: infra.networkCidr,
+        externalNetwork: infra.externalNetwork,
+        adminCidr: infra.adminCidr,
+        appPort: app.port,
+        appCidr: app.allowedCidr,
+        loadBalancerCidr: app.loadBalancer ? infra.networkCidr : "",
+    });
+    const access = { keyPair: keyPair.name, externalNetwork: infra.externalNetwork, sshUser: infra.sshUser, sshPrivateKey: adminKey.privateKeyOpenssh };
+    const master = new SaltMaster("salt-master", {
+        ...access,
+        networkId: network.networkId,
+        subnetId: network.subnetId,
+        securityGroupIds: [network.adminGroup.id, network.saltMasterGroup.id],
+        imageId: infra.imageId,
+        flavor: infra.masterFlavor,
+        saltVersion: infra.saltVersion,
+    });
+
+    let artifact: Artifact;
+    if (config.release.kind === "build") {
+        const store = new ArtifactStore("artifacts", { authUrl: config.cloud.authUrl, region: config.cloud.region, downloadUrlDays: 90 });
+        const minion = new BuildMinion("build-minion", {
+            ...access,
+            networkId: network.networkId,
+            subnetId: network.subnetId,
+            securityGroupIds: [network.adminGroup.id],
+            imageId: infra.imageId,
+            flavor: infra.buildFlavor,
+            build: config.release.build,
+            containerUrl: store.containerUrl,
+            authUrl: store.authUrl,
+            uploadCredential: store.uploadCredential,
+        });
+        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl("artifact-url", minion.manifest.file) });
+    } else {
+        artifact = new Artifact("artifact", { promoted: promoted! });
+    }
+
+    const servers = new AppServers("app", {
+        count: app.serverCount,
+        networkId: network.networkId,
+        securityGroups: [network.appServersGroup.name],
+        imageId: infra.imageId,
+        flavor: infra.flavor,
+        keyPair: keyPair.name,
+        stack,
+        app: artifact.packageName,
+        releaseId: artifact.releaseId,
+        projectVersion: artifact.projectVersion,
+        port: app.port,
+        healthTimeoutSeconds: app.healthTimeoutSeconds,
+        saltVersion: infra.saltVersion,
+        masterAddress: master.privateAddress,
+        masterPublicKeyPem: master.publicKeyPem,
+        masterFinger: master.finger,
+        masterConnection: master.connection,
+        masterReady: master.ready,
+        loadBalancerSubnetId: app.loadBalancer ? network.subnetId : undefined,
+        externalNetwork: infra.externalNetwork,
+    });
+
+    // The gate's completion is the verdict: it fails the update when a server never gets healthy.
+    const passed = servers.healthGate.stdout.apply(() => true);
     return {
-        appRepo: build.repo,
-        commit: build.commit,
-        buildCommand: holodeckBuildCommand(build, minionBuilderPath, minionReleaseDir),
+        masterAddress: master.publicAddress,
+        masterPrivateAddress: master.privateAddress,
+        artifact: {
+            commit: artifact.commit, version: artifact.version, projectVersion: artifact.projectVersion, packageName: artifact.packageName,
+            sha256: artifact.sha256, url: artifact.url,
+        },
+        releaseId: artifact.releaseId,
+        serverAddresses: servers.addresses,
+        minionIds: servers.minionIds,
+        ...(servers.loadBalancerAddress ? { loadBalancerAddress: servers.loadBalancerAddress } : {}),
+        verified: passed,
+        verification: { sha256: artifact.sha256, commit: artifact.commit, passed, at: passed.apply(() => new Date().toISOString()) },
     };
 };

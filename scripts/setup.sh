@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 # git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), dpkg-dev
 # and lintian (packaging), shellcheck (lint), systemd (systemd-analyze verify), util-linux
-# (unshare, setpriv).
+# (unshare, setpriv), cloud-init (schema validation of rendered user data).
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
-  python3-wheel-whl dpkg-dev lintian shellcheck systemd util-linux "$@")
+  python3-wheel-whl dpkg-dev lintian shellcheck systemd util-linux cloud-init "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")

@@ -7,7 +7,17 @@ import { ConfigError, parseConfig, RawConfig } from "../config";
 
 const root = path.resolve(__dirname, "..");
 const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
-const valid: RawConfig = { appRepo: "https://git.example.com/org/app.git", commit };
+const imageId = "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d";
+const valid: RawConfig = {
+    appRepo: "https://git.example.com/org/app.git", commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24",
+    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
+};
+
+function build(raw: RawConfig) {
+    const { release } = parseConfig(raw);
+    assert.equal(release.kind, "build");
+    return release.build;
+}
 
 function problemsOf(raw: RawConfig): readonly string[] {
     try {
@@ -21,26 +31,47 @@ function problemsOf(raw: RawConfig): readonly string[] {
 
 describe("stack configuration", () => {
     it("applies defaults to a minimal configuration", () => {
-        assert.deepEqual(parseConfig(valid).build, {
-            repo: "https://git.example.com/org/app.git", commit, subdir: "", packageName: "", prefix: "",
-            python: "/usr/bin/python3", service: "", indexUrl: "", findLinks: [], withPip: false,
+        assert.deepEqual(parseConfig(valid), {
+            release: {
+                kind: "build",
+                build: {
+                    repo: "https://git.example.com/org/app.git", commit, subdir: "", packageName: "", prefix: "",
+                    python: "/usr/bin/python3", service: "", indexUrl: "", findLinks: [], withPip: false,
+                },
+            },
+            cloud: { authUrl: "https://keystone.api.sjc3.rackspacecloud.com/v3", region: "" },
+            infra: {
+                imageId, flavor: "gp.0.2.4", masterFlavor: "gp.0.2.4", buildFlavor: "gp.0.2.4", networkId: "", networkCidr: "10.80.0.0/24",
+                externalNetwork: "PUBLICNET", adminCidr: "203.0.113.0/24", sshUser: "debian", saltVersion: "3008",
+            },
+            app: { port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600 },
+        });
+    });
+
+    it("promotes without a repository, pinning the commit when one is given", () => {
+        const infraOnly = { ...valid, appRepo: undefined, commit: undefined };
+        assert.deepEqual(parseConfig({ ...infraOnly, artifactSource: "promote" }).release, {
+            kind: "promote", fromStack: "organization/holodeck/test", pinnedCommit: "",
+        });
+        assert.deepEqual(parseConfig({ ...infraOnly, artifactSource: "promote", promoteFrom: "acme/holodeck/test", commit }).release, {
+            kind: "promote", fromStack: "acme/holodeck/test", pinnedCommit: commit,
         });
     });
 
     it("accepts ssh URLs, upper-case SHAs, lists and booleans", () => {
-        const { build } = parseConfig({
-            appRepo: "git@git.example.com:org/app.git", commit: commit.toUpperCase(), pipFindLinks: '["https://wheels.example.com/"]',
+        const settings = build({
+            ...valid, appRepo: "git@git.example.com:org/app.git", commit: commit.toUpperCase(), pipFindLinks: '["https://wheels.example.com/"]',
             withPip: "true", venvPrefix: "/srv/app/venv", appService: "app --port 8000",
         });
-        assert.equal(build.commit, commit);
-        assert.deepEqual(build.findLinks, ["https://wheels.example.com/"]);
-        assert.equal(build.withPip, true);
+        assert.equal(settings.commit, commit);
+        assert.deepEqual(settings.findLinks, ["https://wheels.example.com/"]);
+        assert.equal(settings.withPip, true);
     });
 
     const cases: [string, RawConfig, RegExp][] = [
-        ["a missing repository", { commit }, /^holodeck:appRepo is required: set it with `pulumi config set holodeck:appRepo/],
+        ["a missing repository", { ...valid, appRepo: undefined }, /^holodeck:appRepo is required to build: set it with `pulumi config set holodeck:appRepo/],
         ["a repository path instead of a URL", { ...valid, appRepo: "/srv/git/app" }, /^holodeck:appRepo '\/srv\/git\/app' is not an https or ssh git URL/],
-        ["a missing commit", { appRepo: valid.appRepo }, /^holodeck:commit is required: set it to the full SHA/],
+        ["a missing commit", { ...valid, commit: undefined }, /^holodeck:commit is required to build: set it to the full SHA/],
         ["a branch", { ...valid, commit: "main" }, /^holodeck:commit 'main' is not a full 40-hex commit SHA: branches, tags and short SHAs/],
         ["a short SHA", { ...valid, commit: commit.slice(0, 7) }, /^holodeck:commit '3f78685' is not a full 40-hex commit SHA/],
         ["the placeholder commit", { ...valid, commit: "0".repeat(40) }, /^holodeck:commit is still the placeholder of the stack file/],
@@ -53,6 +84,27 @@ describe("stack configuration", () => {
         ["an index that is not a URL", { ...valid, pipIndexUrl: "pypi.org/simple" }, /^holodeck:pipIndexUrl 'pypi.org\/simple' must be an http\(s\):\/\/ or file:\/\/ URL/],
         ["find-links that are not a list", { ...valid, pipFindLinks: "/wheels" }, /^holodeck:pipFindLinks '\/wheels' must be a list of wheel directories or URLs/],
         ["a withPip that is not a boolean", { ...valid, withPip: "yes" }, /^holodeck:withPip 'yes' must be true or false/],
+        ["an unknown artifact source", { ...valid, artifactSource: "copy" }, /^holodeck:artifactSource 'copy' must be build \(the test stack\) or promote \(prod\)/],
+        ["a promotion source that is not a stack name", { ...valid, promoteFrom: "test" }, /^holodeck:promoteFrom 'test' must name a stack as organization\/project\/stack/],
+        ["a missing image", { ...valid, imageId: undefined }, /^holodeck:imageId is required: set it with `pulumi config set holodeck:imageId/],
+        ["an image name instead of its ID", { ...valid, imageId: "Debian 12" }, /^holodeck:imageId 'Debian 12' is not an image ID: use the UUID/],
+        ["the placeholder image", { ...valid, imageId: "00000000-0000-0000-0000-000000000000" }, /^holodeck:imageId is still the placeholder/],
+        ["a missing flavor", { ...valid, flavor: "" }, /^holodeck:flavor is required/],
+        ["a network name instead of its ID", { ...valid, networkId: "private" }, /^holodeck:networkId 'private' is not a network ID/],
+        ["a network CIDR with host bits", { ...valid, networkCidr: "10.80.0.5/24" }, /^holodeck:networkCidr '10.80.0.5\/24' has host bits set: use 10.80.0.0\/24/],
+        ["a missing admin CIDR", { ...valid, adminCidr: undefined }, /^holodeck:adminCidr is required/],
+        ["SSH open to the world", { ...valid, adminCidr: "0.0.0.0/0" }, /^holodeck:adminCidr '0.0.0.0\/0' would open SSH to the whole internet/],
+        ["SSH open to the whole IPv6 internet", { ...valid, adminCidr: "::/0" }, /^holodeck:adminCidr '::\/0' would open SSH to the whole internet/],
+        ["an admin CIDR that is not one", { ...valid, adminCidr: "office" }, /^holodeck:adminCidr 'office' is not a CIDR/],
+        ["an app CIDR that is not one", { ...valid, appCidr: "10.0.0.0/33" }, /^holodeck:appCidr '10.0.0.0\/33' is not a CIDR/],
+        ["a privileged app port", { ...valid, appPort: "80" }, /^holodeck:appPort '80' must be a whole number from 1024 to 65535/],
+        ["Salt's port as the app port", { ...valid, appPort: "4505" }, /^holodeck:appPort 4505 is Salt's port: pick another/],
+        ["no servers", { ...valid, serverCount: "0" }, /^holodeck:serverCount '0' must be a whole number from 1 to 20/],
+        ["too many servers", { ...valid, serverCount: "500" }, /^holodeck:serverCount '500' must be a whole number from 1 to 20/],
+        ["a fractional health timeout", { ...valid, healthTimeoutSeconds: "1.5" }, /^holodeck:healthTimeoutSeconds '1.5' must be a whole number/],
+        ["a Salt version that is not a major version", { ...valid, saltVersion: "3008.1" }, /^holodeck:saltVersion '3008.1' must be a Salt major version/],
+        ["a missing Keystone URL", { ...valid, "openstack:authUrl": undefined }, /^openstack:authUrl is required: set it with `pulumi config set openstack:authUrl/],
+        ["a Keystone v2.0 URL", { ...valid, "openstack:authUrl": "https://identity.api.rackspacecloud.com/v2.0" }, /^openstack:authUrl '.*v2.0' must be the https URL of a Keystone v3 endpoint/],
     ];
     for (const [what, raw, message] of cases) {
         it(`refuses ${what}`, () => {
@@ -63,7 +115,7 @@ describe("stack configuration", () => {
     }
 
     it("reports every problem at once", () => {
-        assert.deepEqual(problemsOf({ commit: "main", withPip: "maybe" }).map((problem) => problem.split(" ")[0]), [
+        assert.deepEqual(problemsOf({ ...valid, appRepo: undefined, commit: "main", withPip: "maybe" }).map((problem) => problem.split(" ")[0]).sort(), [
             "holodeck:appRepo", "holodeck:commit", "holodeck:withPip",
         ]);
     });
@@ -73,8 +125,9 @@ describe("stack configuration", () => {
 
         it("declares every key the program reads, with a type, a description and a default", () => {
             const declared = project.config as Record<string, { type: string; description: string; default: unknown }>;
-            const read = Object.keys(parseConfig(valid).build).length;
-            assert.equal(Object.keys(declared).length, read);
+            const source = fs.readFileSync(path.join(root, "config.ts"), "utf8");
+            const read = /const keys = \[([^\]]*)\]/.exec(source)?.[1].match(/"(\w+)"/g)?.map((key) => key.slice(1, -1)) ?? [];
+            assert.deepEqual(Object.keys(declared).sort(), read.sort());
             for (const [key, schema] of Object.entries(declared)) {
                 assert.ok(["string", "integer", "boolean", "array"].includes(schema.type), `${key} has a type`);
                 assert.ok(schema.description.length > 20, `${key} has a description`);
@@ -86,8 +139,13 @@ describe("stack configuration", () => {
             it(`Pulumi.${stack}.yaml is valid once its placeholder commit is replaced`, () => {
                 const settings = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, string>;
                 const raw = Object.fromEntries(Object.entries(settings).map(([key, value]) => [key.replace(/^holodeck:/, ""), String(value)]));
-                assert.match(problemsOf(raw).join("\n"), /^holodeck:commit is still the placeholder/);
-                assert.equal(parseConfig({ ...raw, commit }).build.repo, settings["holodeck:appRepo"]);
+                const placeholders = problemsOf(raw).map((problem) => problem.split(" ").slice(0, 4).join(" "));
+                assert.deepEqual(placeholders, [
+                    ...(stack === "test" ? ["holodeck:commit is still the"] : []), "holodeck:imageId is still the",
+                ]);
+                const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "", imageId });
+                assert.equal(config.release.kind, stack === "test" ? "build" : "promote");
+                assert.match(config.cloud.authUrl, /^https:\/\/keystone\.api\.\w+\.rackspacecloud\.com\/v3$/);
             });
         }
     });

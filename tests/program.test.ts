@@ -1,48 +1,236 @@
-// The Pulumi program itself, run in-process under the SDK's mocks with a stack's configuration.
+// The real Pulumi program, run in-process under the SDK's mocks against a stand-in cloud.
 import * as assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 
 type Program = () => Promise<Record<string, unknown>>;
 
-function setConfig(values: Record<string, string>): void {
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([key, value]) => [`holodeck:${key}`, value])));
+const commitA = "3f786850e387550fdab836ed7e6dc881de23001b";
+const commitB = "89e6c98d92887913cadf06b2adb97f26cde4849b";
+const adminCidr = "203.0.113.0/24";
+const testConfig: Record<string, string> = {
+    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
+    "openstack:region": "SJC3",
+    "holodeck:appRepo": "https://git.example.com/org/holodeck-hello.git",
+    "holodeck:commit": commitA,
+    "holodeck:appService": "holodeck-hello --host 0.0.0.0 --port 8000",
+    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
+    "holodeck:flavor": "gp.0.2.4",
+    "holodeck:adminCidr": adminCidr,
+    "holodeck:serverCount": "3",
+};
+const prodConfig: Record<string, string> = {
+    "openstack:authUrl": "https://keystone.api.dfw3.rackspacecloud.com/v3",
+    "holodeck:artifactSource": "promote",
+    "holodeck:promoteFrom": "acme/holodeck/test",
+    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
+    "holodeck:flavor": "gp.0.4.8",
+    "holodeck:adminCidr": adminCidr,
+    "holodeck:loadBalancer": "true",
+};
+const verifiedArtifact = {
+    artifact: {
+        commit: commitA, version: "1.0.0+git20260102.3f78685", projectVersion: "1.0.0", packageName: "holodeck-hello",
+        sha256: "ab".repeat(32), url: "https://swift.example/v1/AUTH_x/c/a.deb?sig",
+    },
+    verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, at: "2026-11-25T10:00:00Z" },
+};
+
+const ofType = (run: OfflineRun, type: string) => run.resources.filter((resource) => resource.type === type);
+const instances = (run: OfflineRun) => ofType(run, "openstack:compute/instance:Instance");
+const byName = (run: OfflineRun) => new Map(run.resources.map((resource) => [resource.name, resource]));
+
+/** Resource names below a component, through any depth of parents. */
+function descendants(run: OfflineRun, root: string): RecordedResource[] {
+    const names = new Set([root]);
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const resource of run.resources) {
+            if (resource.parent && names.has(resource.parent) && !names.has(resource.name)) {
+                names.add(resource.name);
+                grew = true;
+            }
+        }
+    }
+    return run.resources.filter((resource) => names.has(resource.name) && resource.name !== root);
 }
 
-describe("the Pulumi program under mocks", () => {
+describe("the Pulumi program under mocks", function () {
     let program: Program;
-    const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
+    let testA: OfflineRun;
+    let testB: OfflineRun;
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-                call: (args) => args.inputs,
-            },
-            "holodeck",
-            "test",
-        );
-        setConfig({ appRepo: "https://git.example.com/org/app.git", commit });
         program = (await import("../index")).default as Program;
+        testA = await runOffline(program, { project: "holodeck", stack: "test", config: testConfig });
+        testB = await runOffline(program, { project: "holodeck", stack: "test", config: { ...testConfig, "holodeck:commit": commitB } });
     });
 
-    it("exports the release and the command the build minion runs for it", async () => {
-        setConfig({
-            appRepo: "https://git.example.com/org/app.git", commit, appSubdir: "services/web",
-            appService: "web --port 8000", pipFindLinks: '["https://wheels.example.com/simple app/"]',
+    it("builds the test stack from components: network, Salt master, artifact store, build minion, app servers", () => {
+        const components = testA.resources.filter((resource) => resource.type.startsWith("holodeck:index:")).map((resource) => resource.type).sort();
+        assert.deepEqual(components, [
+            "holodeck:index:AppServers", "holodeck:index:Artifact", "holodeck:index:ArtifactStore", "holodeck:index:BuildMinion",
+            "holodeck:index:Network", "holodeck:index:SaltMaster",
+        ]);
+        assert.equal(instances(testA).length, 3 + 2, "three app servers, the master and the build minion");
+        assert.equal(descendants(testA, "app").filter((resource) => resource.type === "openstack:compute/instance:Instance").length, 3);
+    });
+
+    it("names no instance and never deletes one before its replacement exists", () => {
+        for (const instance of [...instances(testA), ...instances(testB)]) {
+            assert.equal(instance.inputs.name, undefined, `${instance.name} has no explicit name`);
+            assert.equal(instance.options.deleteBeforeReplace, false, `${instance.name} is created before its predecessor is deleted`);
+            assert.ok(instance.options.replaceOnChanges?.includes("imageId") && instance.options.replaceOnChanges.includes("flavorName"),
+                `${instance.name} is replaced, not rebuilt or resized in place`);
+        }
+    });
+
+    it("changes only release-bound resources between two commits", () => {
+        const a = byName(testA);
+        const b = byName(testB);
+        assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), "the same resources, by name");
+        const changedTrigger = [...a.values()]
+            .filter((resource) => JSON.stringify(resource.options.replacementTrigger) !== JSON.stringify(b.get(resource.name)?.options.replacementTrigger))
+            .map((resource) => resource.name).sort();
+        const appResources = descendants(testA, "app").filter((resource) => resource.options.replacementTrigger !== undefined).map((resource) => resource.name);
+        assert.deepEqual(changedTrigger, appResources.sort());
+        assert.ok(appResources.some((name) => name === "app-0") && appResources.includes("app-health-gate"));
+
+        for (const root of ["salt-master", "net"]) {
+            for (const resource of descendants(testA, root)) {
+                assert.deepEqual(reveal(b.get(resource.name)?.inputs), reveal(resource.inputs), `${resource.name} is untouched by a new commit`);
+            }
+        }
+        const minionParts = descendants(testA, "build-minion").filter((resource) => resource.name !== "build-minion-build");
+        for (const resource of minionParts) {
+            assert.deepEqual(reveal(b.get(resource.name)?.inputs), reveal(resource.inputs), `${resource.name} is untouched by a new commit`);
+        }
+        assert.notDeepEqual(reveal(b.get("build-minion-build")?.inputs), reveal(a.get("build-minion-build")?.inputs), "the build reruns");
+    });
+
+    it("gives every app server its own minion id per release, seeded on the master before the server exists", () => {
+        const ids = (run: OfflineRun) => instances(run).filter((instance) => instance.parent === "app")
+            .map((instance) => (reveal(instance.inputs.metadata) as Record<string, string>)["holodeck-minion-id"]);
+        const [idsA, idsB] = [ids(testA), ids(testB)];
+        assert.equal(new Set([...idsA, ...idsB]).size, 6, "unique across servers and releases");
+        for (const id of idsA) assert.match(id, /^holodeck-hello-test-[0-9a-f]{12}-\d$/);
+        const a = byName(testA);
+        for (let index = 0; index < 3; index++) {
+            assert.deepEqual(a.get(`app-${index}`)?.options.dependsOn, [`app-${index}-minion-key-seed`]);
+            const seed = reveal(a.get(`app-${index}-minion-key-seed`)?.inputs) as { create: string; delete: string };
+            assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]}$`));
+            assert.equal(seed.delete, `sudo rm -f /etc/salt/pki/master/minions/${idsA[index]}`);
+        }
+        const gate = a.get("app-health-gate");
+        assert.deepEqual([...(gate?.options.dependsOn ?? [])].sort(), ["app-0", "app-1", "app-2"]);
+    });
+
+    it("opens SSH and Salt's ports to no one but the admin CIDR and the minions", () => {
+        const rules = ofType(testA, "openstack:networking/secGroupRule:SecGroupRule").map((rule) => reveal(rule.inputs) as Record<string, unknown>);
+        assert.ok(rules.length >= 3);
+        for (const rule of rules) {
+            const [min, max] = [Number(rule.portRangeMin), Number(rule.portRangeMax)];
+            const sensitive = [22, 4505, 4506].filter((port) => port >= min && port <= max);
+            assert.notEqual(rule.remoteIpPrefix, "0.0.0.0/0");
+            assert.notEqual(rule.remoteIpPrefix, "::/0");
+            if (sensitive.includes(22)) assert.equal(rule.remoteIpPrefix, adminCidr);
+            if (sensitive.includes(4505) || sensitive.includes(4506)) {
+                assert.equal(rule.remoteIpPrefix, undefined);
+                assert.equal(rule.remoteGroupId, "net-app-servers-id", "Salt only from the app servers' group");
+            }
+        }
+    });
+
+    it("keeps keys, credentials and download URLs secret", () => {
+        for (const instance of instances(testA).filter((resource) => resource.parent !== "build-minion")) {
+            assert.ok(isSecretValue(instance.inputs.userData), `${instance.name}'s user data (keys) is secret`);
+        }
+        for (const key of ofType(testA, "tls:index/privateKey:PrivateKey")) {
+            assert.ok(key.options.additionalSecretOutputs?.includes("privateKeyPem"), `${key.name}'s private key is a secret output`);
+        }
+        assert.ok(isSecretValue(byName(testA).get("build-minion-build")?.inputs.stdin), "the upload credential is secret");
+        assert.ok(isSecretValue((testA.outputs.artifact as Record<string, unknown>).url), "the artifact's temporary URL is secret");
+        const plainOutputs = JSON.stringify(reveal(testA.outputs, true));
+        assert.doesNotMatch(plainOutputs, /PRIVATE KEY|temp_url_sig|offline-.*-secret/);
+    });
+
+    it("gives every server user data that cloud-init's own schema check accepts", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-userdata-"));
+        try {
+            for (const instance of instances(testA)) {
+                const file = path.join(dir, `${instance.name}.yaml`);
+                fs.writeFileSync(file, String(reveal(instance.inputs.userData)));
+                const check = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+                assert.equal(check.status, 0, `${instance.name}: ${check.stdout}${check.stderr}`);
+                assert.match(check.stdout, /Valid cloud-config/);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exports what the prod stack and others consume", () => {
+        const outputs = reveal(testA.outputs) as Record<string, unknown>;
+        const artifact = outputs.artifact as Record<string, string>;
+        assert.equal(artifact.commit, commitA);
+        assert.match(artifact.sha256, /^[0-9a-f]{64}$/);
+        assert.equal(outputs.releaseId, artifact.sha256.slice(0, 12));
+        assert.equal((outputs.serverAddresses as string[]).length, 3);
+        assert.equal(outputs.verified, true);
+        assert.deepEqual({ ...(outputs.verification as Record<string, unknown>), at: undefined }, {
+            sha256: artifact.sha256, commit: commitA, passed: true, at: undefined,
         });
-        const outputs = await program();
-        assert.equal(outputs.commit, commit);
-        assert.equal(outputs.appRepo, "https://git.example.com/org/app.git");
-        assert.equal(
-            outputs.buildCommand,
-            `/usr/local/bin/holodeck-build --repo https://git.example.com/org/app.git --commit ${commit} `
-                + "--out /var/lib/holodeck/releases --python /usr/bin/python3 --subdir services/web "
-                + "--service 'web --port 8000' --find-links 'https://wheels.example.com/simple app/'",
-        );
     });
 
-    it("fails with every configuration problem named, before anything is built", async () => {
-        setConfig({ appRepo: "https://git.example.com/org/app.git", commit: "main" });
-        await assert.rejects(program(), /invalid stack configuration:\n {2}- holodeck:commit 'main' is not a full 40-hex commit SHA/);
+    describe("the prod stack", () => {
+        it("promotes the artifact the test stack verified, without building", async () => {
+            const prod = await runOffline(program, {
+                project: "holodeck", stack: "prod", config: prodConfig, cloud: { stackOutputs: { "acme/holodeck/test": verifiedArtifact } },
+            });
+            assert.equal(ofType(prod, "holodeck:index:BuildMinion").length, 0);
+            assert.equal(ofType(prod, "holodeck:index:ArtifactStore").length, 0);
+            const outputs = reveal(prod.outputs) as { artifact: { sha256: string }; releaseId: string };
+            assert.equal(outputs.artifact.sha256, verifiedArtifact.artifact.sha256);
+            assert.equal(ofType(prod, "openstack:loadbalancer/member:Member").length, 2);
+            for (const member of ofType(prod, "openstack:loadbalancer/member:Member")) {
+                assert.deepEqual(member.options.dependsOn, ["app-health-gate"], "members join after the health gate");
+            }
+        });
+
+        const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
+            ["an unverified artifact", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false } }, {},
+                /refusing to promote artifact a{0}b{0}(ab){32} \(commit 3f7868.*\): stack acme\/holodeck\/test has not verified it \(it reports passed=false/],
+            ["an artifact verified under another sha256", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, sha256: "cd".repeat(32) } }, {},
+                /has not verified it \(it reports passed=true, sha256=(cd){32}/],
+            ["a stack without an artifact", {}, {}, /stack acme\/holodeck\/test exports no artifact to promote: run `pulumi up` there first/],
+            ["an artifact from an older Holodeck", { ...verifiedArtifact, artifact: { ...verifiedArtifact.artifact, projectVersion: undefined } }, {},
+                /stack acme\/holodeck\/test's artifact lacks projectVersion: update that stack/],
+            ["a commit other than the pinned one", verifiedArtifact, { "holodeck:commit": commitB },
+                new RegExp(`stack acme/holodeck/test verified commit ${commitA}, but holodeck:commit pins ${commitB}`)],
+        ];
+        for (const [what, exported, extraConfig, message] of refusals) {
+            it(`refuses ${what}, before creating anything`, async () => {
+                const registered: string[] = [];
+                await assert.rejects(runOffline(program, {
+                    project: "holodeck", stack: "prod", config: { ...prodConfig, ...extraConfig },
+                    cloud: { stackOutputs: { "acme/holodeck/test": exported } }, registered,
+                }), message);
+                assert.deepEqual(registered, ["pulumi:pulumi:StackReference::acme/holodeck/test"], "only the test stack's outputs were read");
+            });
+        }
+    });
+
+    it("fails on bad configuration with every problem named, before anything is created", async () => {
+        const registered: string[] = [];
+        await assert.rejects(
+            runOffline(program, {
+                project: "holodeck", stack: "test", config: { ...testConfig, "holodeck:commit": "main", "holodeck:adminCidr": "0.0.0.0/0" }, registered,
+            }),
+            /invalid stack configuration:\n {2}- holodeck:commit 'main' is not a full 40-hex commit SHA[\s\S]*holodeck:adminCidr '0.0.0.0\/0' would open SSH/,
+        );
+        assert.deepEqual(registered, []);
     });
 });

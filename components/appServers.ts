@@ -1,0 +1,187 @@
+import * as command from "@pulumi/command";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { renderAppServerUserData } from "../lib/cloudInit";
+import { shellQuote } from "../lib/holoMaker";
+
+/** Inputs of `healthGateScript`. */
+export interface HealthGateArgs {
+    /** Every /health URL of the release. */
+    readonly urls: readonly string[];
+    /** Version /health must report: the release's, not an older one still answering. */
+    readonly version: string;
+    /** How long to wait for all of them, in seconds. */
+    readonly timeoutSeconds: number;
+    /** Pause between polls, in seconds. */
+    readonly intervalSeconds?: number;
+}
+
+/**
+ * A bash script that polls every URL until it answers 200 with the release's version, and fails
+ * naming the URL and its last answer when the deadline passes first.
+ */
+export function healthGateScript(args: HealthGateArgs): string {
+    const interval = args.intervalSeconds ?? 5;
+    const versionPattern = `"version": *"${args.version.replace(/[.[\]*^$\\]/g, "\\$&")}"`;
+    return [
+        "set -uo pipefail",
+        `deadline=$((SECONDS + ${args.timeoutSeconds}))`,
+        `for url in ${args.urls.map(shellQuote).join(" ")}; do`,
+        "  answer=''",
+        `  until answer=$(curl -fsS --max-time 5 "$url" 2>&1) && grep -q ${shellQuote(versionPattern)} <<<"$answer"; do`,
+        "    if ((SECONDS >= deadline)); then",
+        `      echo "health gate: $url did not report version ${args.version} within ${args.timeoutSeconds} s; last answer: \${answer:0:300}" >&2`,
+        "      exit 1",
+        "    fi",
+        `    sleep ${interval}`,
+        "  done",
+        '  echo "health gate: $url is healthy"',
+        "done",
+    ].join("\n");
+}
+
+/** The minion id of server `index` of a release: unique per server and release (CVE-2016-9639). */
+export function minionId(app: string, stack: string, releaseId: string, index: number): string {
+    return `${app}-${stack}-${releaseId}-${index}`;
+}
+
+export interface AppServersArgs {
+    /** Servers in the release. */
+    readonly count: number;
+    /** Network the servers join. */
+    readonly networkId: pulumi.Input<string>;
+    /** Security group names of the servers (the app port from the master, load balancer, CIDR). */
+    readonly securityGroups: pulumi.Input<string>[];
+    /** Glance image ID. */
+    readonly imageId: string;
+    /** Flavor name. */
+    readonly flavor: string;
+    /** Nova key pair (no SSH ingress is open to app servers; the key is for console recovery). */
+    readonly keyPair: pulumi.Input<string>;
+    /** Stack name, a grain and part of minion ids. */
+    readonly stack: string;
+    /** Debian package name of the app, a grain and part of minion ids. */
+    readonly app: pulumi.Input<string>;
+    /** Release id (first 12 hex digits of the artifact's sha256). */
+    readonly releaseId: pulumi.Input<string>;
+    /** Version the app must report on /health. */
+    readonly projectVersion: pulumi.Input<string>;
+    /** The app's TCP port. */
+    readonly port: number;
+    /** How long the health gate waits, in seconds. */
+    readonly healthTimeoutSeconds: number;
+    /** Salt LTS major version. */
+    readonly saltVersion: string;
+    /** The master's private address. */
+    readonly masterAddress: pulumi.Input<string>;
+    /** The master's public key (SPKI PEM). */
+    readonly masterPublicKeyPem: pulumi.Input<string>;
+    /** Its master_finger. */
+    readonly masterFinger: pulumi.Input<string>;
+    /** SSH connection to the master (secret): minion keys are seeded there, the gate runs there. */
+    readonly masterConnection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Completes when the master is up. */
+    readonly masterReady: pulumi.Resource;
+    /** Subnet of an Octavia load balancer to put in front; undefined for none. */
+    readonly loadBalancerSubnetId?: pulumi.Input<string>;
+    /** External network the load balancer's floating IP comes from. */
+    readonly externalNetwork: string;
+}
+
+/**
+ * N servers for one release. A new release replaces every server (new ones are created and pass
+ * the health gate before Pulumi deletes the old ones); each server is a Salt minion with its own
+ * Pulumi-generated key, pre-seeded on the master and removed from it with the server.
+ */
+export class AppServers extends pulumi.ComponentResource {
+    /** Private addresses of the servers. */
+    readonly addresses: pulumi.Output<string[]>;
+    /** Salt minion ids of the servers. */
+    readonly minionIds: pulumi.Output<string[]>;
+    /** The health gate: everything that retires the old generation depends on it. */
+    readonly healthGate: command.remote.Command;
+    /** Public (floating) address of the load balancer, when there is one. */
+    readonly loadBalancerAddress?: pulumi.Output<string>;
+
+    constructor(name: string, args: AppServersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("holodeck:index:AppServers", name, {}, opts);
+        const parent = { parent: this };
+        // Everything per server is bound to the release: a new one makes new keys and servers.
+        const releaseBound = { ...parent, replacementTrigger: args.releaseId };
+
+        const servers = Array.from({ length: args.count }, (_, index) => {
+            const id = pulumi.all([args.app, args.releaseId]).apply(([app, releaseId]) => minionId(app, args.stack, releaseId, index));
+            const key = new tls.PrivateKey(`${name}-${index}-minion-key`, { algorithm: "RSA", rsaBits: 2048 }, {
+                ...releaseBound,
+                additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+            });
+            // The master accepts exactly this key for this id, and forgets it when the server goes.
+            const seed = new command.remote.Command(`${name}-${index}-minion-key-seed`, {
+                connection: args.masterConnection,
+                create: pulumi.interpolate`printf '%s' ${key.publicKeyPem.apply(shellQuote)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${id}`,
+                delete: pulumi.interpolate`sudo rm -f /etc/salt/pki/master/minions/${id}`,
+            }, { ...releaseBound, dependsOn: [args.masterReady] });
+            const userData = pulumi.secret(pulumi.all([
+                id, args.app, args.releaseId, args.masterAddress, args.masterPublicKeyPem, args.masterFinger, key.privateKeyPem, key.publicKeyPem,
+            ]).apply(([minion, app, releaseId, masterAddress, masterPublicKeyPem, masterFinger, minionPrivateKeyPem, minionPublicKeyPem]) =>
+                renderAppServerUserData({
+                    saltMajor: args.saltVersion, masterAddress, minionId: minion, minionPrivateKeyPem, minionPublicKeyPem,
+                    masterPublicKeyPem, masterFinger, grains: { role: "app", app, release: releaseId, stack: args.stack },
+                })));
+            const server = new openstack.compute.Instance(`${name}-${index}`, {
+                imageId: args.imageId,
+                flavorName: args.flavor,
+                keyPair: args.keyPair,
+                networks: [{ uuid: args.networkId }],
+                securityGroups: args.securityGroups,
+                userData,
+                metadata: { "holodeck-minion-id": id, "holodeck-release": args.releaseId },
+            }, {
+                ...releaseBound,
+                // The provider would rebuild or resize in place; an immutable server is replaced.
+                replaceOnChanges: ["imageId", "flavorName", "userData"],
+                deleteBeforeReplace: false,
+                dependsOn: [seed],
+            });
+            return { id, server };
+        });
+
+        this.addresses = pulumi.all(servers.map(({ server }) => server.accessIpV4));
+        this.minionIds = pulumi.all(servers.map(({ id }) => id));
+        this.healthGate = new command.remote.Command(`${name}-health-gate`, {
+            connection: args.masterConnection,
+            create: pulumi.all([this.addresses, args.projectVersion]).apply(([addresses, version]) => healthGateScript({
+                urls: addresses.map((address) => `http://${address}:${args.port}/health`),
+                version,
+                timeoutSeconds: args.healthTimeoutSeconds,
+            })),
+        }, { ...releaseBound, dependsOn: servers.map(({ server }) => server) });
+
+        if (args.loadBalancerSubnetId) {
+            this.loadBalancerAddress = this.loadBalance(name, args, servers.map(({ server }) => server));
+        }
+        this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds, loadBalancerAddress: this.loadBalancerAddress });
+    }
+
+    /** An Octavia load balancer whose members join only once the health gate has passed. */
+    private loadBalance(name: string, args: AppServersArgs, servers: openstack.compute.Instance[]): pulumi.Output<string> {
+        const parent = { parent: this };
+        const balancer = new openstack.loadbalancer.LoadBalancer(`${name}-lb`, { vipSubnetId: args.loadBalancerSubnetId! }, parent);
+        const listener = new openstack.loadbalancer.Listener(`${name}-lb-http`, {
+            loadbalancerId: balancer.id, protocol: "HTTP", protocolPort: 80,
+        }, parent);
+        const pool = new openstack.loadbalancer.Pool(`${name}-lb-pool`, {
+            listenerId: listener.id, protocol: "HTTP", lbMethod: "ROUND_ROBIN",
+        }, parent);
+        new openstack.loadbalancer.Monitor(`${name}-lb-health`, {
+            poolId: pool.id, type: "HTTP", urlPath: "/health", expectedCodes: "200", delay: 5, timeout: 3, maxRetries: 3,
+        }, parent);
+        servers.forEach((server, index) => new openstack.loadbalancer.Member(`${name}-${index}-lb-member`, {
+            poolId: pool.id, address: server.accessIpV4, protocolPort: args.port, subnetId: args.loadBalancerSubnetId,
+        }, { ...parent, replacementTrigger: args.releaseId, dependsOn: [this.healthGate] }));
+        // Rackspace's load balancers are reached through a floating IP on their VIP port.
+        const floatingIp = new openstack.networking.FloatingIp(`${name}-lb-ip`, { pool: args.externalNetwork, portId: balancer.vipPortId }, parent);
+        return floatingIp.address;
+    }
+}

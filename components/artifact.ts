@@ -1,0 +1,96 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Manifest } from "../lib/holoMaker";
+
+/** What the rest of the program (and the prod stack) consumes of a release. */
+export interface Release {
+    /** Commit the .deb was built from. */
+    readonly commit: string;
+    /** Debian version of the package. */
+    readonly version: string;
+    /** Version the app reports on /health. */
+    readonly projectVersion: string;
+    /** sha256 of the .deb: the release's identity. */
+    readonly sha256: string;
+    /** Download URL of the .deb (a temporary URL: treat it as a secret). */
+    readonly url: string;
+    /** Debian package name. */
+    readonly packageName: string;
+}
+
+/** The verdict the test stack exports next to its artifact. */
+export interface Verification {
+    readonly sha256: string;
+    readonly commit: string;
+    readonly passed: boolean;
+    readonly at: string;
+}
+
+/**
+ * Checks what another stack exports before prod deploys it: there must be an artifact, verified
+ * for that very sha256, and from the pinned commit when prod pins one. Throws with what the
+ * other stack reported and how to fix it.
+ */
+export function checkPromotion(fromStack: string, artifact: unknown, verification: unknown, pinnedCommit: string): Release {
+    const release = artifact as Partial<Release> | undefined;
+    if (!release) throw new Error(`stack ${fromStack} exports no artifact to promote: run \`pulumi up\` there first (or set holodeck:promoteFrom)`);
+    const fields: (keyof Release)[] = ["commit", "version", "projectVersion", "sha256", "url", "packageName"];
+    const missing = fields.filter((field) => typeof release[field] !== "string" || release[field] === "");
+    if (missing.length > 0) {
+        throw new Error(`stack ${fromStack}'s artifact lacks ${missing.join(", ")}: update that stack with this version of Holodeck first`);
+    }
+    const verdict = verification as Partial<Verification> | undefined;
+    if (!verdict || verdict.passed !== true || verdict.sha256 !== release.sha256) {
+        const reported = verdict ? `passed=${verdict.passed}, sha256=${verdict.sha256}, at ${verdict.at}` : "no verification at all";
+        throw new Error(
+            `refusing to promote artifact ${release.sha256} (commit ${release.commit}): stack ${fromStack} has not verified it (it reports ${reported}); `
+            + "let the test stack's checks pass for this artifact first",
+        );
+    }
+    if (pinnedCommit && release.commit !== pinnedCommit) {
+        throw new Error(
+            `refusing to promote: stack ${fromStack} verified commit ${release.commit}, but holodeck:commit pins ${pinnedCommit}; `
+            + "deploy the pinned commit to the test stack first, or update the pin",
+        );
+    }
+    return release as Release;
+}
+
+export type ArtifactArgs =
+    /** Built by this stack's build minion, downloadable at `url`. */
+    | { readonly manifest: pulumi.Input<Manifest>; readonly url: pulumi.Input<string> }
+    /** Verified by another stack and checked with `checkPromotion`. */
+    | { readonly promoted: Release };
+
+/** The artifact the app servers install: commit, version, sha256 and URL, built or promoted. */
+export class Artifact extends pulumi.ComponentResource {
+    readonly commit: pulumi.Output<string>;
+    readonly version: pulumi.Output<string>;
+    readonly projectVersion: pulumi.Output<string>;
+    readonly sha256: pulumi.Output<string>;
+    /** Download URL: a secret, since a temporary URL is a bearer credential. */
+    readonly url: pulumi.Output<string>;
+    readonly packageName: pulumi.Output<string>;
+    /** Short release id used in minion ids and triggers: the first 12 hex digits of the sha256. */
+    readonly releaseId: pulumi.Output<string>;
+
+    constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("holodeck:index:Artifact", name, {}, opts);
+        const release: pulumi.Output<Omit<Release, "url">> = "promoted" in args
+            ? pulumi.output(args.promoted)
+            : pulumi.output(args.manifest).apply((manifest) => ({
+                commit: manifest.commit,
+                version: manifest.version,
+                projectVersion: manifest.projectVersion,
+                sha256: manifest.sha256,
+                packageName: manifest.name,
+            }));
+        this.commit = release.commit;
+        this.version = release.version;
+        this.projectVersion = release.projectVersion;
+        this.sha256 = release.sha256;
+        this.packageName = release.packageName;
+        this.url = pulumi.secret("promoted" in args ? args.promoted.url : args.url);
+        this.releaseId = release.sha256.apply((sha256) => sha256.slice(0, 12));
+        this.registerOutputs({ commit: this.commit, version: this.version, sha256: this.sha256, url: this.url });
+    }
+}

@@ -1,0 +1,129 @@
+import * as command from "@pulumi/command";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BuildSettings } from "../config";
+import { renderBuildMinionUserData } from "../lib/cloudInit";
+import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
+
+const builderDir = path.resolve(__dirname, "..", "builder");
+const releaseDir = "/var/lib/holodeck/releases";
+
+export interface BuildMinionArgs {
+    /** Network the minion joins. */
+    readonly networkId: pulumi.Input<string>;
+    /** Subnet of its fixed address. */
+    readonly subnetId: pulumi.Input<string>;
+    /** Security groups of its port (SSH from the admin CIDR). */
+    readonly securityGroupIds: pulumi.Input<string>[];
+    /** Glance image ID: the app servers' own, so the artifact fits them. */
+    readonly imageId: string;
+    /** Flavor name. */
+    readonly flavor: string;
+    /** Nova key pair for the admin SSH key. */
+    readonly keyPair: pulumi.Input<string>;
+    /** External network the floating IP comes from. */
+    readonly externalNetwork: string;
+    /** Login user of the image. */
+    readonly sshUser: string;
+    /** Admin SSH private key (secret). */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** What to build: holodeck-build's arguments. */
+    readonly build: BuildSettings;
+    /** Container URL releases are uploaded to. */
+    readonly containerUrl: pulumi.Input<string>;
+    /** Keystone v3 URL the upload credential authenticates at. */
+    readonly authUrl: string;
+    /** Application credential allowed to PUT into the container (secret). */
+    readonly uploadCredential: pulumi.Input<{ id: string; secret: string }>;
+}
+
+/** The shell script the minion runs per commit: build, publish, print the manifest last. */
+export function buildScript(build: BuildSettings, containerUrl: string, authUrl: string): string {
+    const builder = "/usr/local/bin/holodeck-build";
+    return [
+        "set -euo pipefail",
+        "sudo install -m 0755 \"$HOME/holodeck-build\" \"$HOME/holodeck-publish\" /usr/local/bin/",
+        `manifest=$(sudo ${holodeckBuildCommand(build, builder, releaseDir)} | tail -n 1)`,
+        `/usr/local/bin/holodeck-publish --manifest "$manifest" --container-url ${shellQuote(containerUrl)} --auth-url ${shellQuote(authUrl)}`,
+    ].join("\n");
+}
+
+/** Parses the manifest line the build script prints last. */
+export function parseManifest(stdout: string): Manifest {
+    const line = stdout.trim().split("\n").pop() ?? "";
+    let manifest: Manifest;
+    try {
+        manifest = JSON.parse(line) as Manifest;
+    } catch {
+        throw new Error(`the build minion printed no manifest; its last line was: ${line.slice(0, 200)}`);
+    }
+    if (!/^[0-9a-f]{64}$/.test(manifest.sha256 ?? "")) throw new Error(`the build minion's manifest has no sha256: ${line.slice(0, 200)}`);
+    return manifest;
+}
+
+function fileHash(file: string): string {
+    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/**
+ * A server of the app servers' image that runs HoloMaker per commit and publishes the .deb to the
+ * artifact store. Only the build command depends on the commit: the server itself stays.
+ */
+export class BuildMinion extends pulumi.ComponentResource {
+    /** The manifest of the release built from the configured commit. */
+    readonly manifest: pulumi.Output<Manifest>;
+    /** Floating IP Pulumi reaches it on for SSH. */
+    readonly publicAddress: pulumi.Output<string>;
+
+    constructor(name: string, args: BuildMinionArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("holodeck:index:BuildMinion", name, {}, opts);
+        const parent = { parent: this };
+
+        const port = new openstack.networking.Port(`${name}-port`, {
+            networkId: args.networkId,
+            fixedIps: [{ subnetId: args.subnetId }],
+            securityGroupIds: args.securityGroupIds,
+            adminStateUp: true,
+        }, { ...parent, replacementTrigger: `${args.imageId}/${args.flavor}` });
+        const server = new openstack.compute.Instance(`${name}-server`, {
+            imageId: args.imageId,
+            flavorName: args.flavor,
+            keyPair: args.keyPair,
+            networks: [{ port: port.id }],
+            userData: renderBuildMinionUserData({}),
+        }, { ...parent, deleteBeforeReplace: false, replaceOnChanges: ["imageId", "flavorName"] });
+        const floatingIp = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork }, parent);
+        const association = new openstack.networking.FloatingIpAssociate(`${name}-ip-association`, {
+            floatingIp: floatingIp.address,
+            portId: port.id,
+        }, { ...parent, dependsOn: [server] });
+        this.publicAddress = floatingIp.address;
+        const connection = pulumi.secret({ host: floatingIp.address, user: args.sshUser, privateKey: args.sshPrivateKey });
+
+        const ready = new command.remote.Command(`${name}-ready`, {
+            connection,
+            create: "cloud-init status --wait >/dev/null || true; command -v git python3 dpkg-deb unshare curl >/dev/null",
+            triggers: [server.id],
+        }, { ...parent, dependsOn: [association] });
+        const scripts = ["holodeck-build", "holodeck-publish"].map((script) => new command.remote.CopyToRemote(`${name}-${script}`, {
+            connection,
+            source: new pulumi.asset.FileAsset(path.join(builderDir, script)),
+            remotePath: `/home/${args.sshUser}/${script}`,
+            triggers: [fileHash(path.join(builderDir, script)), server.id],
+        }, { ...parent, dependsOn: [ready] }));
+
+        const build = new command.remote.Command(`${name}-build`, {
+            connection,
+            create: pulumi.interpolate`${args.containerUrl}`.apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
+            // The credential goes in on stdin: never in the command line, the environment or a file.
+            stdin: pulumi.secret(pulumi.output(args.uploadCredential).apply((credential) => `${credential.id}\n${credential.secret}\n`)),
+            triggers: [args.build.commit, fileHash(path.join(builderDir, "holodeck-build")), fileHash(path.join(builderDir, "holodeck-publish"))],
+        }, { ...parent, dependsOn: scripts });
+        this.manifest = build.stdout.apply(parseManifest);
+
+        this.registerOutputs({ manifest: this.manifest, publicAddress: this.publicAddress });
+    }
+}
