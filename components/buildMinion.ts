@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { BuildSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
+import { builderDir } from "../lib/paths";
 
-const builderDir = path.resolve(__dirname, "..", "builder");
 const releaseDir = "/var/lib/holodeck/releases";
 
 export interface BuildMinionArgs {

@@ -4,9 +4,9 @@ import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Manifest } from "./holoMaker";
+import { builderDir, repoRoot } from "./paths";
 
-export const repoRoot = path.resolve(__dirname, "..");
-export const holodeckBuild = path.join(repoRoot, "builder", "holodeck-build");
+export const holodeckBuild = path.join(builderDir, "holodeck-build");
 export const sampleAppDir = path.join(repoRoot, "examples", "hello");
 /** Debian's pip/setuptools/wheel wheels: enough to build the sample app with no package index. */
 export const debianWheels = "/usr/share/python-wheels";

@@ -79,7 +79,9 @@ function commitOf(createScript: string): string {
 }
 
 /** What the stand-in cloud answers for a new resource: its id and output state. */
-function fakeState(type: string, name: string, inputs: Record<string, unknown>, cloud: OfflineCloud): Record<string, unknown> {
+function fakeState(type: string, name: string, given: Record<string, unknown>, cloud: OfflineCloud): Record<string, unknown> {
+    // Pulumi auto-names resources whose name is not given: the logical name plus a random suffix.
+    const inputs = { name: `${name}-${digest(name).slice(0, 7)}`, ...given };
     const plain = reveal(inputs) as Record<string, unknown>;
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
@@ -92,8 +94,6 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>, 
             return { ...inputs, accessIpV4: address("10.80.0", name) };
         case "openstack:networking/floatingIp:FloatingIp":
             return { ...inputs, address: address("198.51.100", name) };
-        case "openstack:objectstorage/container:Container":
-            return { ...inputs, name: `${name}-offline` };
         case "openstack:objectstorage/tempUrl:TempUrl":
             return { ...inputs, url: `https://swift.offline.invalid/v1/AUTH_offline/${plain.container}/${plain.object}?temp_url_sig=offline` };
         case "openstack:loadbalancer/loadBalancer:LoadBalancer":

@@ -135,15 +135,19 @@ describe("stack configuration", () => {
             }
         });
 
+        it("declares the same defaults the program applies", () => {
+            const defaults = Object.fromEntries(Object.entries(project.config as Record<string, { default: unknown }>)
+                .map(([key, schema]) => [key, typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)]));
+            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24" };
+            assert.deepEqual(parseConfig({ ...defaults, ...required, "openstack:authUrl": valid["openstack:authUrl"] }), parseConfig(valid));
+        });
+
         for (const stack of ["test", "prod"]) {
-            it(`Pulumi.${stack}.yaml is valid once its placeholder commit is replaced`, () => {
+            it(`Pulumi.${stack}.yaml is valid${stack === "test" ? " once its placeholder commit is replaced" : ""}`, () => {
                 const settings = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, string>;
                 const raw = Object.fromEntries(Object.entries(settings).map(([key, value]) => [key.replace(/^holodeck:/, ""), String(value)]));
-                const placeholders = problemsOf(raw).map((problem) => problem.split(" ").slice(0, 4).join(" "));
-                assert.deepEqual(placeholders, [
-                    ...(stack === "test" ? ["holodeck:commit is still the"] : []), "holodeck:imageId is still the",
-                ]);
-                const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "", imageId });
+                if (stack === "test") assert.match(problemsOf(raw).join("\n"), /^holodeck:commit is still the placeholder[^\n]*$/);
+                const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "" });
                 assert.equal(config.release.kind, stack === "test" ? "build" : "promote");
                 assert.match(config.cloud.authUrl, /^https:\/\/keystone\.api\.\w+\.rackspacecloud\.com\/v3$/);
             });

@@ -1,0 +1,244 @@
+// One measured evaluation under the Pulumi SDK's mocks, alone in its process (module state, mocks
+// and memory peaks are per process): the AppServers component for N servers ("ours"), or the
+// SDK's floor — the same registrations as bare CustomResources with plain inputs ("floor").
+// bench/plan.ts drives it; it prints one JSON line (WorkerResult) on stdout.
+//
+//   node --expose-gc build/bench/bench/planWorker.js --mode ours --servers N
+//   node --expose-gc build/bench/bench/planWorker.js --mode floor --servers N --resources TYPE=COUNT,...
+import { generateKeyPairSync } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type * as pulumiModule from "@pulumi/pulumi";
+import { renderAppServerUserData } from "../lib/cloudInit";
+import { masterFinger } from "../lib/salt";
+
+export type Mode = "ours" | "floor";
+
+export interface WorkerResult {
+    readonly mode: Mode;
+    readonly servers: number;
+    /** Time to require @pulumi/pulumi. */
+    readonly sdkLoadMs: number;
+    /** Time to require components/appServers and the provider SDKs it imports (ours only; 0 for the floor). */
+    readonly componentLoadMs: number;
+    /** From the start of construction until every resource is registered and the outputs resolved. */
+    readonly evalMs: number;
+    /** Custom resources the mocks saw registered in the timed section, by type token. */
+    readonly custom: Record<string, number>;
+    /** Component resources registered in the timed section, by type token. */
+    readonly components: Record<string, number>;
+    /** Peak resident set size of the process. */
+    readonly peakRssMiB: number;
+    /** V8 heap in use after a full GC, with every resource of the run still alive. */
+    readonly liveHeapMiB: number;
+}
+
+type Pulumi = typeof pulumiModule;
+type Inputs = Record<string, unknown>;
+
+const mib = 1024 * 1024;
+
+// One RSA pair for the whole process: every key resource and the master answer with it.
+const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const pem = {
+    privateKeyPem: pair.privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    publicKeyPem: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
+};
+
+// Plain values shaped like what AppServers receives in index.ts.
+const release = { app: "holodeck-hello", stack: "bench", releaseId: "0123456789ab", projectVersion: "1.0.0", masterAddress: "10.80.0.5" };
+const connection = { host: "198.51.100.7", user: "debian", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nbench\n-----END OPENSSH PRIVATE KEY-----\n" };
+
+/** The mocks' answers, the same in both modes: inputs as state plus what AppServers reads. */
+function mockState(type: string, inputs: Inputs): Inputs {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, ...pem };
+        case "openstack:compute/instance:Instance":
+            return { ...inputs, accessIpV4: "10.80.0.10" };
+        case "command:remote:Command":
+            return { ...inputs, stdout: "", stderr: "" };
+        default:
+            return inputs;
+    }
+}
+
+/**
+ * Floor inputs per type token: plain values of the size AppServers sends, plus the outputs it reads
+ * declared as undefined (as a provider class does). Built before the clock starts.
+ */
+function floorTemplates(): Record<string, Inputs> {
+    const minion = `${release.app}-${release.stack}-${release.releaseId}-0`;
+    const userData = renderAppServerUserData({
+        masterAddress: release.masterAddress, minionId: minion, minionPrivateKeyPem: pem.privateKeyPem, minionPublicKeyPem: pem.publicKeyPem,
+        masterPublicKeyPem: pem.publicKeyPem, masterFinger: masterFinger(pem.publicKeyPem),
+        grains: { role: "app", app: release.app, release: release.releaseId, stack: release.stack },
+    });
+    return {
+        "tls:index/privateKey:PrivateKey": { algorithm: "RSA", rsaBits: 2048, privateKeyPem: undefined, publicKeyPem: undefined },
+        "command:remote:Command": {
+            connection,
+            create: `printf '%s' '${pem.publicKeyPem}' | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`,
+            delete: `sudo rm -f /etc/salt/pki/master/minions/${minion}`,
+            stdout: undefined,
+        },
+        "openstack:compute/instance:Instance": {
+            imageId: "bench-image", flavorName: "bench-flavor", keyPair: "admin", networks: [{ uuid: "bench-network" }],
+            securityGroups: ["app-servers"], userData, metadata: { "holodeck-minion-id": minion, "holodeck-release": release.releaseId },
+            accessIpV4: undefined,
+        },
+    };
+}
+
+/** Resolves with an output's value (awaiting it is how the program would consume it). */
+function settled<T>(output: pulumiModule.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** A CustomResource with no logic of its own (the SDK's class is abstract). */
+function bareResource(pulumi: Pulumi) {
+    return class Bare extends pulumi.CustomResource {};
+}
+
+/** Constructs the measured resources; returns the outputs whose resolution ends the run. */
+type Scenario = () => pulumiModule.Output<unknown>[];
+
+async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumiModule.Resource): Promise<Scenario> {
+    const loadStart = performance.now();
+    const { AppServers } = await import("../components/appServers");
+    componentLoadMs = performance.now() - loadStart;
+    const args = {
+        count: servers,
+        networkId: pulumi.output("bench-network"),
+        securityGroups: [pulumi.output("app-servers")],
+        imageId: "bench-image",
+        flavor: "bench-flavor",
+        keyPair: pulumi.output("admin"),
+        stack: release.stack,
+        app: pulumi.output(release.app),
+        releaseId: pulumi.output(release.releaseId),
+        projectVersion: pulumi.output(release.projectVersion),
+        port: 8000,
+        healthTimeoutSeconds: 600,
+        saltVersion: "3008",
+        masterAddress: pulumi.output(release.masterAddress),
+        masterPublicKeyPem: pulumi.output(pem.publicKeyPem),
+        masterFinger: pulumi.output(masterFinger(pem.publicKeyPem)),
+        masterConnection: pulumi.secret(connection),
+        masterReady,
+        externalNetwork: "public",
+    };
+    return () => {
+        const component = new AppServers("app", args);
+        return [component.healthGate.stdout, component.addresses, component.minionIds];
+    };
+}
+
+function floorScenario(pulumi: Pulumi, counts: Record<string, number>): Scenario {
+    const templates = floorTemplates();
+    for (const type of Object.keys(counts)) {
+        if (!templates[type]) throw new Error(`no floor template for ${type}: add one to floorTemplates() in bench/planWorker.ts`);
+    }
+    const most = Math.max(...Object.values(counts));
+    const Bare = bareResource(pulumi);
+    return () => {
+        const resources: pulumiModule.CustomResource[] = [];
+        // Interleaved like AppServers' servers: one of each type per round.
+        for (let index = 0; index < most; index++) {
+            for (const [type, count] of Object.entries(counts)) {
+                if (index < count) resources.push(new Bare(type, `floor-${index}-${type}`, templates[type]));
+            }
+        }
+        return [pulumi.all(resources.map((resource) => resource.id))];
+    };
+}
+
+let componentLoadMs = 0;
+
+async function main(): Promise<void> {
+    const options = parseArguments(process.argv.slice(2));
+    const loadStart = performance.now();
+    const pulumi = await import("@pulumi/pulumi");
+    const sdkLoadMs = performance.now() - loadStart;
+
+    let timing = false;
+    let registered = 0;
+    let constructed = 0;
+    const custom: Record<string, number> = {};
+    const components: Record<string, number> = {};
+    let allRegistered: () => void = () => undefined;
+    await pulumi.runtime.setMocks({
+        newResource: (args) => {
+            if (timing) {
+                const tally = args.custom ? custom : components;
+                tally[args.type] = (tally[args.type] ?? 0) + 1;
+                if (++registered === constructed) allRegistered();
+            }
+            return { id: `${args.name}-id`, state: mockState(args.type, args.inputs) };
+        },
+        call: (args) => args.inputs,
+    }, "holodeck", "bench", false);
+    // An error inside an apply would leave the run waiting forever: fail the process instead.
+    process.on("unhandledRejection", (error) => {
+        console.error(error);
+        process.exit(1);
+    });
+
+    let evalMs = 0;
+    let liveHeapMiB = 0;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        // Counts what is constructed in the timed section, to check the mocks saw every registration.
+        pulumi.runtime.registerStackTransformation(() => {
+            if (timing) constructed++;
+            return undefined;
+        });
+        // The master's stand-in, registered before the clock in both modes: the stack registers first.
+        const masterReady = new (bareResource(pulumi))("bench:index:MasterReady", "master-ready", {});
+        await settled(masterReady.urn);
+        const scenario = options.mode === "ours"
+            ? await oursScenario(pulumi, options.servers, masterReady)
+            : floorScenario(pulumi, options.resources);
+        const registeredAll = new Promise<void>((resolve) => (allRegistered = resolve));
+        timing = true;
+        const start = performance.now();
+        const outputs = scenario();
+        if (registered === constructed) allRegistered();
+        await Promise.all([registeredAll, ...outputs.map(settled)]);
+        evalMs = performance.now() - start;
+        timing = false;
+        if (registered !== constructed) throw new Error(`the mocks registered ${registered} resources, ${constructed} were constructed`);
+        (global as unknown as { gc(): void }).gc();
+        liveHeapMiB = process.memoryUsage().heapUsed / mib;
+        return {};
+    });
+
+    const result: WorkerResult = {
+        mode: options.mode, servers: options.servers, sdkLoadMs, componentLoadMs, evalMs, custom, components,
+        peakRssMiB: process.resourceUsage().maxRSS / 1024, liveHeapMiB,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function parseArguments(argv: string[]): { mode: Mode; servers: number; resources: Record<string, number> } {
+    const values = new Map<string, string>();
+    for (let index = 0; index < argv.length; index += 2) {
+        if (!["--mode", "--servers", "--resources"].includes(argv[index]) || argv[index + 1] === undefined) {
+            throw new Error(`bad arguments ${JSON.stringify(argv)} (usage: --mode ours|floor --servers N [--resources TYPE=COUNT,...])`);
+        }
+        values.set(argv[index], argv[index + 1]);
+    }
+    const mode = values.get("--mode");
+    const servers = Number(values.get("--servers"));
+    if (mode !== "ours" && mode !== "floor") throw new Error("--mode must be ours or floor");
+    if (!Number.isInteger(servers) || servers < 1) throw new Error("--servers must be a whole number of at least 1");
+    const resources = Object.fromEntries((values.get("--resources") ?? "").split(",").filter(Boolean).map((entry) => {
+        const at = entry.lastIndexOf("=");
+        return [entry.slice(0, at), Number(entry.slice(at + 1))];
+    }));
+    if (mode === "floor" && Object.keys(resources).length === 0) throw new Error("--mode floor needs --resources TYPE=COUNT,...");
+    return { mode, servers, resources };
+}
+
+main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+});

@@ -1,0 +1,148 @@
+// The offline plan: runs the real Pulumi program under the SDK's mocks with a stack's
+// configuration and writes what it would register (plan.json) and what every server would
+// receive (rendered/). With --commit it also says what a change of commit replaces. This is NOT
+// a `pulumi preview`: no engine, no state, no provider; the cloud's answers are stand-ins.
+//
+//   npm run plan -- --stack test|prod [--commit SHA] [--out DIR]
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { ConfigError } from "../config";
+import { OfflineCloud, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { repoRoot } from "../lib/paths";
+
+type Program = () => Promise<Record<string, unknown>>;
+
+function fail(text: string): never {
+    console.error(`plan: error: ${text}`);
+    process.exit(2);
+}
+
+function parseArgs(argv: string[]): { stack: string; commit?: string; out?: string } {
+    const args: Record<string, string> = {};
+    for (let index = 0; index < argv.length; index += 2) {
+        const [flag, value] = [argv[index], argv[index + 1]];
+        if (!["--stack", "--commit", "--out"].includes(flag)) fail(`unknown argument '${flag}' (usage: npm run plan -- --stack test|prod [--commit SHA] [--out DIR])`);
+        if (value === undefined || value.startsWith("--")) fail(`${flag} needs a value`);
+        args[flag.slice(2)] = value;
+    }
+    if (!args.stack) fail("--stack is required: the stack whose Pulumi.<stack>.yaml to plan (test or prod)");
+    if (args.commit !== undefined && !/^[0-9a-f]{40}$/.test(args.commit)) fail(`--commit '${args.commit}' is not a full 40-hex commit SHA`);
+    return { stack: args.stack, commit: args.commit, out: args.out };
+}
+
+/** Stack configuration as the Pulumi CLI hands it to the program: strings, JSON for lists. */
+function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(repoRoot, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) fail(`no ${path.relative(process.cwd(), file)}: plan a stack that has a stack file (test, prod)`);
+    const settings = (parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+    return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+}
+
+/** For prod: the test stack's outputs, as a stand-in for what a passing test run exports. */
+function promotionStandIn(config: Record<string, string>, commit: string): OfflineCloud {
+    const sha256 = createHash("sha256").update(`stand-in ${commit}`).digest("hex");
+    const artifact = {
+        commit, version: `1.0.0+git.${commit.slice(0, 7)}`, projectVersion: "1.0.0", packageName: "holodeck-hello", sha256,
+        url: `https://swift.offline.invalid/v1/AUTH_offline/artifacts/holodeck-hello_${sha256.slice(0, 12)}.deb?temp_url_sig=offline`,
+    };
+    const from = config["holodeck:promoteFrom"] ?? "organization/holodeck/test";
+    return { stackOutputs: { [from]: { artifact, verification: { sha256, commit, passed: true, at: "offline" } } } };
+}
+
+const redactPrivateKeys = (text: string) =>
+    text.replace(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g, "[redacted $1private key]");
+
+/** plan.json's entry of a resource: secrets redacted, user data pointing at its rendered file. */
+function describe(resource: RecordedResource): Record<string, unknown> {
+    const inputs = reveal(resource.inputs, true) as Record<string, unknown>;
+    if (resource.inputs.userData !== undefined) inputs.userData = `rendered/${resource.name}.cloud-init.yaml`;
+    return { type: resource.type, name: resource.name, parent: resource.parent ?? null, inputs, options: reveal(resource.options, true) };
+}
+
+/** Every cloud-init document, and the Salt configuration files inside them, private keys redacted. */
+function writeRendered(run: OfflineRun, dir: string): number {
+    let count = 0;
+    for (const resource of run.resources.filter((candidate) => candidate.inputs.userData !== undefined)) {
+        const document = redactPrivateKeys(String(reveal(resource.inputs.userData)));
+        fs.writeFileSync(path.join(dir, `${resource.name}.cloud-init.yaml`), document);
+        count += 1;
+        const files = (parse(document) as { write_files?: { path: string; content: string }[] }).write_files ?? [];
+        for (const file of files.filter((candidate) => candidate.path.startsWith("/etc/salt/") && !candidate.path.includes("/pki/"))) {
+            const target = path.join(dir, resource.name, file.path);
+            fs.mkdirSync(path.dirname(target), { recursive: true });
+            fs.writeFileSync(target, file.content);
+            count += 1;
+        }
+    }
+    return count;
+}
+
+/** What changing the commit does to each resource, judged from the options that force replacement. */
+function classify(before: RecordedResource | undefined, after: RecordedResource | undefined): "create" | "delete" | "replace" | "update" | "same" {
+    if (!before) return "create";
+    if (!after) return "delete";
+    const same = (a: unknown, b: unknown) => JSON.stringify(reveal(a)) === JSON.stringify(reveal(b));
+    if (!same(before.options.replacementTrigger, after.options.replacementTrigger)) return "replace";
+    if ((after.options.replaceOnChanges ?? []).some((key) => !same(before.inputs[key], after.inputs[key]))) return "replace";
+    // The command provider replaces a command whose script or triggers change.
+    if (after.type.startsWith("command:") && (!same(before.inputs.create, after.inputs.create) || !same(before.inputs.triggers, after.inputs.triggers))) return "replace";
+    return same(before.inputs, after.inputs) ? "same" : "update";
+}
+
+async function main(): Promise<void> {
+    const args = parseArgs(process.argv.slice(2));
+    const project = (parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+    const config = stackConfig(args.stack);
+    if (args.commit) config["holodeck:commit"] = args.commit;
+    const promoting = config["holodeck:artifactSource"] === "promote";
+    const standInCommit = args.commit ?? "5ca1ab1e0ddba11c0ffee5ca1ab1e0ddba11c0ff";
+    const cloud = promoting ? promotionStandIn(config, standInCommit) : {};
+    const program = (await import("../index")).default as Program;
+    const out = path.resolve(args.out ?? path.join(repoRoot, ".holodeck", `plan-${args.stack}`));
+
+    let run: OfflineRun;
+    try {
+        run = await runOffline(program, { project, stack: args.stack, config, cloud });
+    } catch (error) {
+        if (error instanceof ConfigError) fail(`Pulumi.${args.stack}.yaml: ${error.message}${promoting ? "" : "\n(plan a commit with --commit SHA)"}`);
+        throw error;
+    }
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(path.join(out, "rendered"), { recursive: true });
+    const rendered = writeRendered(run, path.join(out, "rendered"));
+    fs.writeFileSync(path.join(out, "plan.json"), `${JSON.stringify({
+        note: "Offline plan: the real program under the Pulumi SDK's mocks. Not a `pulumi preview`: no engine, state or provider ran; "
+            + "addresses, keys, IDs and build results are stand-ins.",
+        project, stack: args.stack, commit: config["holodeck:commit"] ?? null,
+        standIns: promoting ? { promotedFrom: cloud.stackOutputs } : undefined,
+        resources: run.resources.map(describe),
+        outputs: reveal(run.outputs, true),
+    }, null, 2)}\n`);
+
+    console.log(`Offline plan of stack ${args.stack} (not a pulumi preview: mocks, no cloud): ${run.resources.length} resources`);
+    const types = new Map<string, number>();
+    for (const resource of run.resources) types.set(resource.type, (types.get(resource.type) ?? 0) + 1);
+    for (const [type, count] of [...types].sort()) console.log(`  ${String(count).padStart(3)}  ${type}`);
+    console.log(`wrote ${path.relative(process.cwd(), path.join(out, "plan.json"))} and ${rendered} files in ${path.relative(process.cwd(), path.join(out, "rendered"))}/`);
+
+    if (args.commit && !promoting) {
+        const stackCommit = stackConfig(args.stack)["holodeck:commit"] ?? "";
+        const baseline = /^[0-9a-f]{40}$/.test(stackCommit) && !/^0+$/.test(stackCommit) && stackCommit !== args.commit
+            ? { commit: stackCommit, label: `the stack's commit ${stackCommit.slice(0, 12)}` }
+            : { commit: createHash("sha1").update(args.commit).digest("hex"), label: "another commit (a stand-in: the stack file has none)" };
+        const before = await runOffline(program, { project, stack: args.stack, config: { ...config, "holodeck:commit": baseline.commit }, cloud });
+        const beforeByName = new Map(before.resources.map((resource) => [resource.name, resource]));
+        const afterByName = new Map(run.resources.map((resource) => [resource.name, resource]));
+        const names = [...new Set([...beforeByName.keys(), ...afterByName.keys()])].sort();
+        const verdicts = names.map((name) => ({ name, verdict: classify(beforeByName.get(name), afterByName.get(name)) }));
+        console.log(`\nFrom ${baseline.label} to ${args.commit.slice(0, 12)}:`);
+        for (const verdict of ["replace", "create", "delete", "update", "same"] as const) {
+            const matching = verdicts.filter((entry) => entry.verdict === verdict).map((entry) => entry.name);
+            if (matching.length > 0) console.log(`  ${verdict === "same" ? "stay" : verdict} (${matching.length}): ${matching.join(", ")}`);
+        }
+    }
+}
+
+main().catch((error: Error) => fail(error.stack ?? error.message));
