@@ -175,14 +175,14 @@ function lastLine(text: string): string {
     return text.trimEnd().split("\n").pop() ?? "";
 }
 
-// One line `holodeck-publish: error: ...` last on stderr, a failing exit code, and no manifest on
-// stdout (the program would take it for a published release).
-function assertRefused(run: Run, pattern: RegExp, code?: number): void {
+// One line `holodeck-publish: error: ...` last on stderr, exit code 2 for bad input or 1 for a
+// store that did not take the release, and no manifest on stdout (the program would take it for
+// a published release).
+function assertRefused(run: Run, pattern: RegExp, code: 1 | 2): void {
     const last = lastLine(run.stderr);
     assert.match(last, /^holodeck-publish: error: /, run.stderr);
     assert.match(last, pattern, run.stderr);
-    if (code === undefined) assert.notEqual(run.code, 0, run.stderr);
-    else assert.equal(run.code, code, run.stderr);
+    assert.equal(run.code, code, run.stderr);
     assert.equal(run.stdout, "");
 }
 
@@ -320,7 +320,7 @@ describe("holodeck-publish", function () {
         it("rejecting the credential (401) stops before any upload, naming Keystone and the HTTP status", async () => {
             cloud = await startCloud(secret, { keystoneStatus: 401 });
             const run = await publish(argsFor(cloud), credential, scratch);
-            assertRefused(run, /Keystone.*\b401\b/);
+            assertRefused(run, /Keystone.*\b401\b/, 1);
             assert.equal(cloud.keystone.length, 1);
             assert.deepEqual(cloud.swift.map((request) => request.url), []);
             assertSecretKept(run, cloud);
@@ -329,7 +329,7 @@ describe("holodeck-publish", function () {
         it("answering 201 without X-Subject-Token stops before any upload", async () => {
             cloud = await startCloud(secret, { issueToken: false });
             const run = await publish(argsFor(cloud), credential, scratch);
-            assertRefused(run, /Keystone.*no token/);
+            assertRefused(run, /Keystone.*no token/, 1);
             assert.deepEqual(cloud.swift.map((request) => request.url), []);
         });
 
@@ -337,7 +337,7 @@ describe("holodeck-publish", function () {
             cloud = await startCloud(secret);
             const authUrl = await closedPortUrl();
             const run = await publish(argsFor(cloud, { "--auth-url": authUrl }), credential, scratch);
-            assertRefused(run, new RegExp(`Keystone.*${literal(authUrl)}`));
+            assertRefused(run, new RegExp(`Keystone.*${literal(authUrl)}`), 1);
             assertNothingSent(cloud);
             assertSecretKept(run, cloud);
         });
@@ -347,7 +347,7 @@ describe("holodeck-publish", function () {
         it("refusing the .deb (403) stops with an error line naming the object's URL, and the manifest is not uploaded", async () => {
             cloud = await startCloud(secret, { swiftStatus: () => 403 });
             const run = await publish(argsFor(cloud), credential, scratch);
-            assertRefused(run, new RegExp(`${literal(`${cloud.containerUrl}/${debName}`)}(?![\\w.]).*\\b403\\b`));
+            assertRefused(run, new RegExp(`${literal(`${cloud.containerUrl}/${debName}`)}(?![\\w.]).*\\b403\\b`), 1);
             assert.deepEqual(cloud.swift.map((request) => request.url), [`${containerPath}/${debName}`]);
             assertSecretKept(run, cloud);
         });
@@ -355,7 +355,7 @@ describe("holodeck-publish", function () {
         it("refusing the manifest (422) stops with an error line naming the manifest's URL and prints no manifest", async () => {
             cloud = await startCloud(secret, { swiftStatus: (object) => (object === manifestName ? 422 : 201) });
             const run = await publish(argsFor(cloud), credential, scratch);
-            assertRefused(run, new RegExp(`${literal(`${cloud.containerUrl}/${manifestName}`)}(?![\\w.]).*\\b422\\b`));
+            assertRefused(run, new RegExp(`${literal(`${cloud.containerUrl}/${manifestName}`)}(?![\\w.]).*\\b422\\b`), 1);
             assert.deepEqual(cloud.swift.map((request) => request.url), [`${containerPath}/${debName}`, `${containerPath}/${manifestName}`]);
         });
     });
@@ -374,13 +374,13 @@ describe("holodeck-publish", function () {
 
         it("no credential on stdin", async () => {
             const run = await publish(argsFor(cloud!), "", scratch);
-            assertRefused(run, /no application credential ID on stdin/);
+            assertRefused(run, /no application credential ID on stdin/, 2);
             assertNothingSent(cloud!);
         });
 
         it("a credential ID but no secret on stdin", async () => {
             const run = await publish(argsFor(cloud!), `${credentialId}\n`, scratch);
-            assertRefused(run, /no application credential secret on stdin/);
+            assertRefused(run, /no application credential secret on stdin/, 2);
             assertNothingSent(cloud!);
         });
 
