@@ -1,10 +1,10 @@
 // cloud-init user-data for Holodeck's servers: the Salt master, the app servers (Salt minions that
 // apply their states at first boot) and the build minion. Pure functions from plain data to text.
 //
-// Order at boot: write_files (keys, Salt config) runs in cloud-init's init stage; `packages:`
-// (ca-certificates, curl and gpg, from the distribution), then deferred write_files (the Salt apt
-// source and pin), then runcmd run in the final stage. So the Salt repository appears only after
-// the distribution's packages are in, and runcmd fetches and checks its key before installing Salt.
+// Order at boot: write_files (keys, Salt config, the metadata guard) runs in cloud-init's init
+// stage; `packages:` (ca-certificates, curl, gpg, nftables, from the distribution), then deferred
+// write_files (the Salt apt source and pin), then runcmd run in the final stage. runcmd first
+// starts the metadata guard, then fetches and checks the Salt repository's key, then installs Salt.
 import { isIPv4 } from "node:net";
 import * as path from "node:path";
 import { stringify } from "yaml";
@@ -69,8 +69,42 @@ interface WriteFile {
     readonly defer?: boolean;
 }
 
-// What the Salt install steps need from the distribution.
-const saltPrerequisites = ["ca-certificates", "curl", "gpg"];
+// What the Salt install steps and the metadata guard need from the distribution.
+const saltPrerequisites = ["ca-certificates", "curl", "gpg", "nftables"];
+
+/**
+ * nftables rules that let only root reach the cloud's metadata service: it serves this server's
+ * user data, private keys included, to any local process that asks (the app too). Loading the
+ * file twice leaves one table.
+ */
+export const metadataGuardRules = `#!/usr/sbin/nft -f
+table inet holodeck_metadata_guard
+delete table inet holodeck_metadata_guard
+table inet holodeck_metadata_guard {
+    chain output {
+        type filter hook output priority filter; policy accept;
+        ip daddr 169.254.169.254 meta skuid != 0 reject
+        ip6 daddr fe80::a9fe:a9fe meta skuid != 0 reject
+    }
+}
+`;
+export const metadataGuardRulesPath = "/etc/holodeck/metadata-guard.nft";
+/** Loads the guard at every boot, before the network is up. */
+export const metadataGuardUnit = `[Unit]
+Description=Holodeck: only root may reach the cloud metadata service
+DefaultDependencies=no
+Before=network-pre.target
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft -f ${metadataGuardRulesPath}
+
+[Install]
+WantedBy=sysinit.target
+`;
+const metadataGuardUnitPath = "/etc/systemd/system/holodeck-metadata-guard.service";
 const masterPki = "/etc/salt/pki/master";
 const minionPki = "/etc/salt/pki/minion";
 const downloadedKey = "/run/salt-archive-key";
@@ -109,6 +143,7 @@ export function renderSaltMasterUserData(args: SaltMasterUserDataArgs): string {
             writeFile(`${masterPki}/master.pem`, args.masterPrivateKeyPem, "0400"),
             writeFile(`${masterPki}/master.pub`, args.masterPublicKeyPem, "0644"),
             writeFile("/etc/salt/master.d/holodeck.conf", yaml(config), "0644"),
+            ...metadataGuardFiles(),
             ...saltRepositoryFiles(args.saltMajor),
         ],
         runcmd: [
@@ -144,6 +179,7 @@ export function renderAppServerUserData(args: AppServerUserDataArgs): string {
             writeFile(`${minionPki}/minion_master.pub`, args.masterPublicKeyPem, "0644"),
             writeFile("/etc/salt/minion.d/holodeck.conf", yaml(config), "0644"),
             writeFile("/etc/salt/minion_id", `${args.minionId}\n`, "0644"),
+            ...metadataGuardFiles(),
             ...saltRepositoryFiles(args.saltMajor),
         ],
         runcmd: [
@@ -182,6 +218,10 @@ function writeFile(filePath: string, content: string, permissions: string, defer
     return { path: filePath, content, owner: "root:root", permissions, ...(defer ? { defer } : {}) };
 }
 
+function metadataGuardFiles(): WriteFile[] {
+    return [writeFile(metadataGuardRulesPath, metadataGuardRules, "0644"), writeFile(metadataGuardUnitPath, metadataGuardUnit, "0644")];
+}
+
 // Deferred until after `packages:`: an apt source whose key is not there yet would fail its update.
 function saltRepositoryFiles(saltMajor: string = saltRelease.major): WriteFile[] {
     check(/^[0-9]{4}$/.test(saltMajor), `saltMajor must be a Salt major version such as 3008, not ${JSON.stringify(saltMajor)}`);
@@ -206,6 +246,9 @@ function installSalt(saltPackage: string): string[] {
         `gpg --batch --show-keys --with-colons ${downloadedKey} | awk -F: '$1 == "pub" { p = 1 } $1 == "fpr" && p { print $10; p = 0 }'`;
     return [
         "set -e",
+        // Before anything else runs on the server: the keys in the user data stay root's.
+        "systemctl daemon-reload",
+        "systemctl enable --now holodeck-metadata-guard.service",
         "install -d -m 0755 /etc/apt/keyrings",
         `curl -fsSL --retry 5 -o ${downloadedKey} ${saltRelease.keyUrl}`,
         // Exactly one primary key, the pinned one; gpg --dearmor passes a binary key through unchanged.

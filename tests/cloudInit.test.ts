@@ -11,6 +11,8 @@ import { parse } from "yaml";
 import {
     AppServerUserDataArgs,
     defaultBuildPackages,
+    metadataGuardRules,
+    metadataGuardUnit,
     novaUserDataLimit,
     renderAppServerUserData,
     renderBuildMinionUserData,
@@ -265,7 +267,7 @@ describe("cloud-init user-data", function () {
         for (const [name, saltPackage] of [["salt-master", "salt-master"], ["app-server", "salt-minion"]]) {
             it(`${name}: trusts the checked key, then updates, then installs ${saltPackage}; runcmd stops at the first failure`, () => {
                 const config = cloudConfig(documents[name]);
-                assert.deepEqual(config.packages, ["ca-certificates", "curl", "gpg"]);
+                assert.deepEqual(config.packages, ["ca-certificates", "curl", "gpg", "nftables"]);
                 assert.equal(config.package_update, true);
                 const runcmd = config.runcmd ?? [];
                 assert.equal(runcmd[0], "set -e");
@@ -294,7 +296,17 @@ describe("cloud-init user-data", function () {
                 for (const file of [source, pin]) assert.deepEqual([file.defer, file.permissions], [true, "0644"]);
                 // Every other file, the keys included, is written in the init stage, before any package.
                 const early = (config.write_files ?? []).filter((file) => !file.defer).map((file) => file.path);
-                assert.ok(early.every((file) => file.startsWith("/etc/salt/")), early.join(" "));
+                const guard = ["/etc/holodeck/metadata-guard.nft", "/etc/systemd/system/holodeck-metadata-guard.service"];
+                assert.ok(early.every((file) => file.startsWith("/etc/salt/") || guard.includes(file)), early.join(" "));
+            });
+
+            it(`${name}: guards the metadata service (which serves the keys) before anything else runs`, () => {
+                const config = cloudConfig(documents[name]);
+                assert.deepEqual((config.runcmd ?? []).slice(0, 3), [
+                    "set -e", "systemctl daemon-reload", "systemctl enable --now holodeck-metadata-guard.service",
+                ]);
+                assert.equal(fileAt(config, "/etc/holodeck/metadata-guard.nft").content, metadataGuardRules);
+                assert.equal(fileAt(config, "/etc/systemd/system/holodeck-metadata-guard.service").content, metadataGuardUnit);
             });
 
             it(`${name}: its runcmd is a clean POSIX sh script`, () => {
