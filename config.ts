@@ -78,6 +78,10 @@ export interface AppSettings {
     readonly loadBalancer: boolean;
     /** How long the health gate waits for every server's /health, in seconds. */
     readonly healthTimeoutSeconds: number;
+    /** The app's configuration per environment: [app] of /etc/holodeck/<app>/config.ini. */
+    readonly config: Readonly<Record<string, string>>;
+    /** The app's secrets: [secrets] of that file; a Pulumi secret from the moment it is read. */
+    readonly secrets: pulumi.Output<Record<string, string>>;
 }
 
 /** The cloud, as the OpenStack provider's own configuration names it. */
@@ -160,6 +164,37 @@ class Reader {
         return Number(value);
     }
 
+    /**
+     * A map of INI settings (stack config: `holodeck:appConfig: {greeting: Hello}`). Problems name
+     * the keys, never the values: they may be secrets.
+     */
+    settings(key: string, required: boolean): Record<string, string> {
+        const raw = this.text(key);
+        const example = `pulumi config set --path '${namespace}:${key}.greeting' 'Hello'`;
+        if (!raw) {
+            if (required) this.problem(key, `is required: the holodeck Salt state renders /etc/holodeck/<app>/config.ini from it (pillar holodeck:config); set it with \`${example}\``);
+            return {};
+        }
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(raw);
+        } catch {
+            parsed = undefined;
+        }
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+            this.problem(key, `must be a map of settings, e.g. \`${example}\``);
+            return {};
+        }
+        const settings: Record<string, string> = {};
+        for (const [name, value] of Object.entries(parsed)) {
+            if (!/^[a-z][a-z0-9_]*$/.test(name)) this.problem(key, `key '${name}' must be lowercase letters, digits and '_' (an INI key)`);
+            else if (!["string", "number", "boolean"].includes(typeof value) || /[\r\n]/.test(String(value))) {
+                this.problem(key, `value of '${name}' must be one line of text`);
+            } else settings[name] = String(value);
+        }
+        return settings;
+    }
+
     cidr(key: string, fallback = ""): string {
         const value = this.text(key, fallback);
         const problem = value ? cidrProblem(value) : "";
@@ -213,6 +248,8 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         serverCount: read.integer("serverCount", 2, 1, maxServers, "servers per release"),
         loadBalancer: read.flag("loadBalancer", false),
         healthTimeoutSeconds: read.integer("healthTimeoutSeconds", 600, 30, 3600, "seconds the health gate waits"),
+        config: read.settings("appConfig", true),
+        secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
 
@@ -282,6 +319,8 @@ const keys = [
     "healthTimeoutSeconds",
 ];
 const providerKeys = ["authUrl", "region"];
+/** Maps, which a Pulumi.yaml schema cannot type: read from stack config, validated here. */
+const settingsKeys = ["appConfig", "appSecrets"];
 
 /** Reads and validates this stack's configuration (and the OpenStack provider's keys it uses). */
 export function loadConfig(): HolodeckConfig {
@@ -289,6 +328,8 @@ export function loadConfig(): HolodeckConfig {
     const provider = new pulumi.Config("openstack");
     return parseConfig(Object.fromEntries([
         ...keys.map((key) => [key, config.get(key)]),
+        // The raw text, read without Config.get's warning for secrets: parseConfig wraps it.
+        ...settingsKeys.map((key) => [key, pulumi.runtime.getConfig(`${namespace}:${key}`)]),
         ...providerKeys.map((key) => [`openstack:${key}`, provider.get(key)]),
     ]));
 }

@@ -5,11 +5,13 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { AppServers } from "./components/appServers";
-import { Artifact, checkPromotion, Release } from "./components/artifact";
+import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
 import { ArtifactStore } from "./components/artifactStore";
 import { BuildMinion } from "./components/buildMinion";
 import { Network } from "./components/network";
 import { SaltMaster } from "./components/saltMaster";
+import { SaltStateTree } from "./components/saltStateTree";
+import { renderReleasePillar } from "./lib/salt";
 import { loadConfig, PromotedRelease } from "./config";
 
 /** Reads and checks what prod promotes, before any resource is created. */
@@ -74,6 +76,15 @@ export = async () => {
         artifact = new Artifact("artifact", { promoted: promoted! });
     }
 
+    const stateTree = new SaltStateTree("salt-states", { connection: master.connection, masterReady: master.ready });
+    // A hash of the secrets is no secret; the id names servers and appears in outputs.
+    const release = pulumi.unsecret(pulumi.all([artifact.sha256, app.secrets]).apply(([sha256, secrets]) => releaseId(sha256, app.config, secrets)));
+    const pillar = pulumi.secret(pulumi.all([artifact.packageName, release, artifact.version, artifact.sha256, artifact.url, app.secrets]).apply(
+        ([packageName, id, version, sha256, url, secrets]) => renderReleasePillar({
+            app: packageName, releaseId: id, version, sha256, url, config: app.config, secrets,
+        }),
+    ));
+
     const servers = new AppServers("app", {
         count: app.serverCount,
         networkId: network.networkId,
@@ -83,7 +94,9 @@ export = async () => {
         keyPair: keyPair.name,
         stack,
         app: artifact.packageName,
-        releaseId: artifact.releaseId,
+        releaseId: release,
+        pillar,
+        stateTree: stateTree.installed,
         projectVersion: artifact.projectVersion,
         port: app.port,
         healthTimeoutSeconds: app.healthTimeoutSeconds,
@@ -106,7 +119,7 @@ export = async () => {
             commit: artifact.commit, version: artifact.version, projectVersion: artifact.projectVersion, packageName: artifact.packageName,
             sha256: artifact.sha256, url: artifact.url,
         },
-        releaseId: artifact.releaseId,
+        releaseId: release,
         serverAddresses: servers.addresses,
         minionIds: servers.minionIds,
         ...(servers.loadBalancerAddress ? { loadBalancerAddress: servers.loadBalancerAddress } : {}),

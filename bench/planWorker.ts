@@ -1,10 +1,10 @@
 // One measured evaluation under the Pulumi SDK's mocks, alone in its process (module state, mocks
 // and memory peaks are per process): the AppServers component for N servers ("ours"), or the
-// SDK's floor — the same registrations as bare CustomResources with plain inputs ("floor").
-// bench/plan.ts drives it; it prints one JSON line (WorkerResult) on stdout.
+// SDK's floor — the same custom resources registered as bare CustomResources with plain inputs and
+// no logic of ours ("floor"). bench/plan.ts drives it; it prints one JSON line (WorkerResult).
 //
 //   node --expose-gc build/bench/bench/planWorker.js --mode ours --servers N
-//   node --expose-gc build/bench/bench/planWorker.js --mode floor --servers N --resources TYPE=COUNT,...
+//   node --expose-gc build/bench/bench/planWorker.js --mode floor --servers N --floor JSON(FloorSpec)
 import { generateKeyPairSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type * as pulumiModule from "@pulumi/pulumi";
@@ -13,19 +13,26 @@ import { masterFinger } from "../lib/salt";
 
 export type Mode = "ours" | "floor";
 
+/** What the floor registers, by type token: how many, and the property map's keys. */
+export type FloorSpec = Record<string, { readonly count: number; readonly keys: readonly string[] }>;
+
 export interface WorkerResult {
     readonly mode: Mode;
     readonly servers: number;
     /** Time to require @pulumi/pulumi. */
     readonly sdkLoadMs: number;
-    /** Time to require components/appServers and the provider SDKs it imports (ours only; 0 for the floor). */
+    /** Time to require components/appServers and the provider SDKs it imports (0 for the floor). */
     readonly componentLoadMs: number;
-    /** From the start of construction until every resource is registered and the outputs resolved. */
+    /** Wall time from the start of construction until every resource is registered and the outputs resolved. */
     readonly evalMs: number;
-    /** Custom resources the mocks saw registered in the timed section, by type token. */
+    /** CPU time of the process (all threads, GC helpers included) in that span. */
+    readonly evalCpuMs: number;
+    /** Custom resources the mocks registered in the timed section, by type token. */
     readonly custom: Record<string, number>;
-    /** Component resources registered in the timed section, by type token. */
+    /** Component resources the mocks registered in the timed section, by type token. */
     readonly components: Record<string, number>;
+    /** Keys of the property map each type's class hands the SDK (declared outputs included). */
+    readonly propertyKeys: Record<string, string[]>;
     /** Peak resident set size of the process. */
     readonly peakRssMiB: number;
     /** V8 heap in use after a full GC, with every resource of the run still alive. */
@@ -34,6 +41,8 @@ export interface WorkerResult {
 
 type Pulumi = typeof pulumiModule;
 type Inputs = Record<string, unknown>;
+/** Constructs the measured resources; returns the outputs whose resolution ends the run. */
+type Scenario = () => pulumiModule.Output<unknown>[];
 
 const mib = 1024 * 1024;
 
@@ -62,11 +71,8 @@ function mockState(type: string, inputs: Inputs): Inputs {
     }
 }
 
-/**
- * Floor inputs per type token: plain values of the size AppServers sends, plus the outputs it reads
- * declared as undefined (as a provider class does). Built before the clock starts.
- */
-function floorTemplates(): Record<string, Inputs> {
+/** Plain inputs per type token, of the size AppServers sends; built before the clock starts. */
+function floorInputs(): Record<string, Inputs> {
     const minion = `${release.app}-${release.stack}-${release.releaseId}-0`;
     const userData = renderAppServerUserData({
         masterAddress: release.masterAddress, minionId: minion, minionPrivateKeyPem: pem.privateKeyPem, minionPublicKeyPem: pem.publicKeyPem,
@@ -74,17 +80,15 @@ function floorTemplates(): Record<string, Inputs> {
         grains: { role: "app", app: release.app, release: release.releaseId, stack: release.stack },
     });
     return {
-        "tls:index/privateKey:PrivateKey": { algorithm: "RSA", rsaBits: 2048, privateKeyPem: undefined, publicKeyPem: undefined },
+        "tls:index/privateKey:PrivateKey": { algorithm: "RSA", rsaBits: 2048 },
         "command:remote:Command": {
             connection,
             create: `printf '%s' '${pem.publicKeyPem}' | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`,
             delete: `sudo rm -f /etc/salt/pki/master/minions/${minion}`,
-            stdout: undefined,
         },
         "openstack:compute/instance:Instance": {
             imageId: "bench-image", flavorName: "bench-flavor", keyPair: "admin", networks: [{ uuid: "bench-network" }],
             securityGroups: ["app-servers"], userData, metadata: { "holodeck-minion-id": minion, "holodeck-release": release.releaseId },
-            accessIpV4: undefined,
         },
     };
 }
@@ -99,13 +103,11 @@ function bareResource(pulumi: Pulumi) {
     return class Bare extends pulumi.CustomResource {};
 }
 
-/** Constructs the measured resources; returns the outputs whose resolution ends the run. */
-type Scenario = () => pulumiModule.Output<unknown>[];
-
-async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumiModule.Resource): Promise<Scenario> {
+/** AppServers for `servers` servers, with stand-ins for what index.ts gives it. */
+async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumiModule.Resource): Promise<{ scenario: Scenario; loadMs: number }> {
     const loadStart = performance.now();
     const { AppServers } = await import("../components/appServers");
-    componentLoadMs = performance.now() - loadStart;
+    const loadMs = performance.now() - loadStart;
     const args = {
         count: servers,
         networkId: pulumi.output("bench-network"),
@@ -125,34 +127,44 @@ async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumi
         masterFinger: pulumi.output(masterFinger(pem.publicKeyPem)),
         masterConnection: pulumi.secret(connection),
         masterReady,
+        pillar: pulumi.secret(pulumi.output("holodeck: {}\n")),
+        stateTree: masterReady,
         externalNetwork: "public",
     };
-    return () => {
+    const scenario = () => {
         const component = new AppServers("app", args);
         return [component.healthGate.stdout, component.addresses, component.minionIds];
     };
+    return { scenario, loadMs };
 }
 
-function floorScenario(pulumi: Pulumi, counts: Record<string, number>): Scenario {
-    const templates = floorTemplates();
-    for (const type of Object.keys(counts)) {
-        if (!templates[type]) throw new Error(`no floor template for ${type}: add one to floorTemplates() in bench/planWorker.ts`);
-    }
-    const most = Math.max(...Object.values(counts));
+/**
+ * The floor: `spec` as bare CustomResources under the same type tokens (so the mocks answer the
+ * same state), each with the same property map the provider class hands the SDK: our plain inputs,
+ * every other key undefined (the SDK makes an output of each key, whoever registers it).
+ */
+function floorScenario(pulumi: Pulumi, spec: FloorSpec): Scenario {
+    const inputs = floorInputs();
+    const props = Object.fromEntries(Object.entries(spec).map(([type, { keys }]) => {
+        const plain = inputs[type];
+        if (!plain) throw new Error(`no floor inputs for ${type}: add them to floorInputs() in bench/planWorker.ts`);
+        const stale = Object.keys(plain).filter((key) => !keys.includes(key));
+        if (stale.length > 0) throw new Error(`floorInputs() gives ${type} keys its class does not have: ${stale.join(", ")}`);
+        return [type, Object.fromEntries(keys.map((key) => [key, plain[key]]))];
+    }));
     const Bare = bareResource(pulumi);
+    const rounds = Math.max(...Object.values(spec).map(({ count }) => count));
     return () => {
         const resources: pulumiModule.CustomResource[] = [];
         // Interleaved like AppServers' servers: one of each type per round.
-        for (let index = 0; index < most; index++) {
-            for (const [type, count] of Object.entries(counts)) {
-                if (index < count) resources.push(new Bare(type, `floor-${index}-${type}`, templates[type]));
+        for (let index = 0; index < rounds; index++) {
+            for (const [type, { count }] of Object.entries(spec)) {
+                if (index < count) resources.push(new Bare(type, `floor-${index}-${type}`, props[type]));
             }
         }
         return [pulumi.all(resources.map((resource) => resource.id))];
     };
 }
-
-let componentLoadMs = 0;
 
 async function main(): Promise<void> {
     const options = parseArguments(process.argv.slice(2));
@@ -165,6 +177,7 @@ async function main(): Promise<void> {
     let constructed = 0;
     const custom: Record<string, number> = {};
     const components: Record<string, number> = {};
+    const propertyKeys: Record<string, string[]> = {};
     let allRegistered: () => void = () => undefined;
     await pulumi.runtime.setMocks({
         newResource: (args) => {
@@ -183,27 +196,38 @@ async function main(): Promise<void> {
         process.exit(1);
     });
 
+    let componentLoadMs = 0;
     let evalMs = 0;
+    let evalCpuMs = 0;
     let liveHeapMiB = 0;
     await pulumi.runtime.runInPulumiStack(async () => {
-        // Counts what is constructed in the timed section, to check the mocks saw every registration.
-        pulumi.runtime.registerStackTransformation(() => {
-            if (timing) constructed++;
+        // Sees every resource constructed in the timed section: the mocks must register as many.
+        pulumi.runtime.registerStackTransformation(({ type, props }) => {
+            if (timing) {
+                constructed++;
+                propertyKeys[type] ??= Object.keys(props);
+            }
             return undefined;
         });
         // The master's stand-in, registered before the clock in both modes: the stack registers first.
         const masterReady = new (bareResource(pulumi))("bench:index:MasterReady", "master-ready", {});
         await settled(masterReady.urn);
-        const scenario = options.mode === "ours"
-            ? await oursScenario(pulumi, options.servers, masterReady)
-            : floorScenario(pulumi, options.resources);
+        let scenario: Scenario;
+        if (options.mode === "ours") {
+            ({ scenario, loadMs: componentLoadMs } = await oursScenario(pulumi, options.servers, masterReady));
+        } else {
+            scenario = floorScenario(pulumi, options.floor);
+        }
         const registeredAll = new Promise<void>((resolve) => (allRegistered = resolve));
         timing = true;
+        const cpuStart = process.cpuUsage();
         const start = performance.now();
         const outputs = scenario();
         if (registered === constructed) allRegistered();
         await Promise.all([registeredAll, ...outputs.map(settled)]);
         evalMs = performance.now() - start;
+        const cpu = process.cpuUsage(cpuStart);
+        evalCpuMs = (cpu.user + cpu.system) / 1000;
         timing = false;
         if (registered !== constructed) throw new Error(`the mocks registered ${registered} resources, ${constructed} were constructed`);
         (global as unknown as { gc(): void }).gc();
@@ -212,30 +236,28 @@ async function main(): Promise<void> {
     });
 
     const result: WorkerResult = {
-        mode: options.mode, servers: options.servers, sdkLoadMs, componentLoadMs, evalMs, custom, components,
+        mode: options.mode, servers: options.servers, sdkLoadMs, componentLoadMs, evalMs, evalCpuMs, custom, components, propertyKeys,
         peakRssMiB: process.resourceUsage().maxRSS / 1024, liveHeapMiB,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function parseArguments(argv: string[]): { mode: Mode; servers: number; resources: Record<string, number> } {
+function parseArguments(argv: string[]): { mode: Mode; servers: number; floor: FloorSpec } {
+    const usage = "usage: --mode ours|floor --servers N [--floor JSON]";
     const values = new Map<string, string>();
     for (let index = 0; index < argv.length; index += 2) {
-        if (!["--mode", "--servers", "--resources"].includes(argv[index]) || argv[index + 1] === undefined) {
-            throw new Error(`bad arguments ${JSON.stringify(argv)} (usage: --mode ours|floor --servers N [--resources TYPE=COUNT,...])`);
+        if (!["--mode", "--servers", "--floor"].includes(argv[index]) || argv[index + 1] === undefined) {
+            throw new Error(`bad arguments ${JSON.stringify(argv)} (${usage})`);
         }
         values.set(argv[index], argv[index + 1]);
     }
     const mode = values.get("--mode");
     const servers = Number(values.get("--servers"));
-    if (mode !== "ours" && mode !== "floor") throw new Error("--mode must be ours or floor");
+    if (mode !== "ours" && mode !== "floor") throw new Error(`--mode must be ours or floor (${usage})`);
     if (!Number.isInteger(servers) || servers < 1) throw new Error("--servers must be a whole number of at least 1");
-    const resources = Object.fromEntries((values.get("--resources") ?? "").split(",").filter(Boolean).map((entry) => {
-        const at = entry.lastIndexOf("=");
-        return [entry.slice(0, at), Number(entry.slice(at + 1))];
-    }));
-    if (mode === "floor" && Object.keys(resources).length === 0) throw new Error("--mode floor needs --resources TYPE=COUNT,...");
-    return { mode, servers, resources };
+    const floor = JSON.parse(values.get("--floor") ?? "{}") as FloorSpec;
+    if (mode === "floor" && Object.keys(floor).length === 0) throw new Error(`--mode floor needs --floor (${usage})`);
+    return { mode, servers, floor };
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderAppServerUserData } from "../lib/cloudInit";
 import { shellQuote } from "../lib/holoMaker";
+import { releasePillarPath } from "../lib/salt";
 
 /** Inputs of `healthGateScript`. */
 export interface HealthGateArgs {
@@ -41,9 +42,14 @@ export function healthGateScript(args: HealthGateArgs): string {
     ].join("\n");
 }
 
+/** The name of a release of `app` in `stack`: the prefix of its minion ids and its pillar's name. */
+export function releaseName(app: string, stack: string, releaseId: string): string {
+    return `${app}-${stack}-${releaseId}`;
+}
+
 /** The minion id of server `index` of a release: unique per server and release (CVE-2016-9639). */
 export function minionId(app: string, stack: string, releaseId: string, index: number): string {
-    return `${app}-${stack}-${releaseId}-${index}`;
+    return `${releaseName(app, stack, releaseId)}-${index}`;
 }
 
 export interface AppServersArgs {
@@ -63,8 +69,12 @@ export interface AppServersArgs {
     readonly stack: string;
     /** Debian package name of the app, a grain and part of minion ids. */
     readonly app: pulumi.Input<string>;
-    /** Release id (first 12 hex digits of the artifact's sha256). */
+    /** Release id: 12 hex digits naming the artifact with its configuration (see `releaseId`). */
     readonly releaseId: pulumi.Input<string>;
+    /** The release's pillar (secret: it holds the app's secrets and the download URL). */
+    readonly pillar: pulumi.Input<string>;
+    /** Completes when the master has the state tree: servers apply states only after it. */
+    readonly stateTree: pulumi.Resource;
     /** Version the app must report on /health. */
     readonly projectVersion: pulumi.Input<string>;
     /** The app's TCP port. */
@@ -110,8 +120,20 @@ export class AppServers extends pulumi.ComponentResource {
         // Everything per server is bound to the release: a new one makes new keys and servers.
         const releaseBound = { ...parent, replacementTrigger: args.releaseId };
 
+        // Rewritten in place when only its download URL is renewed, so the old copy's delete must
+        // not follow the new copy's create (both have one path).
+        const pillarPath = pulumi.all([args.app, args.releaseId]).apply(([app, releaseId]) => releasePillarPath(releaseName(app, args.stack, releaseId)));
+        const pillar = new command.remote.Command(`${name}-pillar`, {
+            connection: args.masterConnection,
+            create: pulumi.interpolate`sudo install -D -o salt -g salt -m 0640 /dev/stdin ${pillarPath}`,
+            stdin: args.pillar,
+            delete: pulumi.interpolate`sudo rm -f ${pillarPath}`,
+        }, { ...releaseBound, deleteBeforeReplace: true, dependsOn: [args.stateTree] });
+
+        // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
+        const shared = pulumi.all([args.app, args.releaseId, args.masterAddress, args.masterPublicKeyPem, args.masterFinger]);
         const servers = Array.from({ length: args.count }, (_, index) => {
-            const id = pulumi.all([args.app, args.releaseId]).apply(([app, releaseId]) => minionId(app, args.stack, releaseId, index));
+            const id = shared.apply(([app, releaseId]) => minionId(app, args.stack, releaseId, index));
             const key = new tls.PrivateKey(`${name}-${index}-minion-key`, { algorithm: "RSA", rsaBits: 2048 }, {
                 ...releaseBound,
                 additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
@@ -119,16 +141,16 @@ export class AppServers extends pulumi.ComponentResource {
             // The master accepts exactly this key for this id, and forgets it when the server goes.
             const seed = new command.remote.Command(`${name}-${index}-minion-key-seed`, {
                 connection: args.masterConnection,
-                create: pulumi.interpolate`printf '%s' ${key.publicKeyPem.apply(shellQuote)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${id}`,
-                delete: pulumi.interpolate`sudo rm -f /etc/salt/pki/master/minions/${id}`,
+                create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) =>
+                    `printf '%s' ${shellQuote(publicKeyPem)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`),
+                delete: id.apply((minion) => `sudo rm -f /etc/salt/pki/master/minions/${minion}`),
             }, { ...releaseBound, dependsOn: [args.masterReady] });
-            const userData = pulumi.secret(pulumi.all([
-                id, args.app, args.releaseId, args.masterAddress, args.masterPublicKeyPem, args.masterFinger, key.privateKeyPem, key.publicKeyPem,
-            ]).apply(([minion, app, releaseId, masterAddress, masterPublicKeyPem, masterFinger, minionPrivateKeyPem, minionPublicKeyPem]) =>
-                renderAppServerUserData({
-                    saltMajor: args.saltVersion, masterAddress, minionId: minion, minionPrivateKeyPem, minionPublicKeyPem,
-                    masterPublicKeyPem, masterFinger, grains: { role: "app", app, release: releaseId, stack: args.stack },
-                })));
+            const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
+                ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>
+                    renderAppServerUserData({
+                        saltMajor: args.saltVersion, masterAddress, minionId: minionId(app, args.stack, releaseId, index), minionPrivateKeyPem,
+                        minionPublicKeyPem, masterPublicKeyPem, masterFinger, grains: { role: "app", app, release: releaseId, stack: args.stack },
+                    })));
             const server = new openstack.compute.Instance(`${name}-${index}`, {
                 imageId: args.imageId,
                 flavorName: args.flavor,
@@ -142,7 +164,7 @@ export class AppServers extends pulumi.ComponentResource {
                 // The provider would rebuild or resize in place; an immutable server is replaced.
                 replaceOnChanges: ["imageId", "flavorName", "userData"],
                 deleteBeforeReplace: false,
-                dependsOn: [seed],
+                dependsOn: [seed, pillar],
             });
             return { id, server };
         });

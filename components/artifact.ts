@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { Manifest } from "../lib/holoMaker";
 
 /** What the rest of the program (and the prod stack) consumes of a release. */
@@ -15,6 +16,16 @@ export interface Release {
     readonly url: string;
     /** Debian package name. */
     readonly packageName: string;
+}
+
+/**
+ * The id of a release: the artifact together with its environment's configuration, so a new
+ * commit and a new configuration alike make new servers (nothing is reconfigured in place).
+ * 12 hex digits of a hash; it reveals nothing of the secrets that go into it.
+ */
+export function releaseId(sha256: string, config: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>): string {
+    const canonical = (settings: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return createHash("sha256").update(`${sha256}\n${canonical(config)}\n${canonical(secrets)}`).digest("hex").slice(0, 12);
 }
 
 /** The verdict the test stack exports next to its artifact. */
@@ -70,8 +81,6 @@ export class Artifact extends pulumi.ComponentResource {
     /** Download URL: a secret, since a temporary URL is a bearer credential. */
     readonly url: pulumi.Output<string>;
     readonly packageName: pulumi.Output<string>;
-    /** Short release id used in minion ids and triggers: the first 12 hex digits of the sha256. */
-    readonly releaseId: pulumi.Output<string>;
 
     constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:Artifact", name, {}, opts);
@@ -90,7 +99,6 @@ export class Artifact extends pulumi.ComponentResource {
         this.sha256 = release.sha256;
         this.packageName = release.packageName;
         this.url = pulumi.secret("promoted" in args ? args.promoted.url : args.url);
-        this.releaseId = release.sha256.apply((sha256) => sha256.slice(0, 12));
         this.registerOutputs({ commit: this.commit, version: this.version, sha256: this.sha256, url: this.url });
     }
 }

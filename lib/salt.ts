@@ -1,6 +1,7 @@
 // Salt facts shared by the renderers: which packages to install from where, and the master key
 // fingerprint a minion pins so it refuses an impostor master.
 import { createHash } from "node:crypto";
+import { stringify } from "yaml";
 
 /** Where Salt comes from and which release line the servers are pinned to. */
 export const saltRelease = {
@@ -49,4 +50,51 @@ export function masterFinger(publicKeyPem: string): string {
     const body = lines.slice(1, -1).map((line) => `${line}\n`).join("");
     const digest = createHash("sha256").update(body, "utf8").digest("hex");
     return digest.replace(/(..)(?!$)/g, "$1:");
+}
+
+/**
+ * The pillar keys salt/states/holodeck reads, ":"-separated as Salt writes them. The program
+ * provides every one in each release's pillar (a test holds the state files to this list).
+ */
+export const statePillarKeys = [
+    "holodeck:app", "holodeck:release:id", "holodeck:release:file", "holodeck:release:url", "holodeck:release:sha256",
+    "holodeck:config", "holodeck:secrets",
+] as const;
+
+/** Inputs of {@link renderReleasePillar}. */
+export interface ReleasePillarArgs {
+    /** Debian package name of the app (also its service and group). */
+    readonly app: string;
+    /** Release id: the first 12 hex digits of the .deb's sha256. */
+    readonly releaseId: string;
+    /** Debian version of the package. */
+    readonly version: string;
+    /** sha256 of the .deb, which the state verifies before installing it. */
+    readonly sha256: string;
+    /** Download URL of the .deb. */
+    readonly url: string;
+    /** [app] settings of config.ini. */
+    readonly config: Readonly<Record<string, string>>;
+    /** [secrets] settings of config.ini. */
+    readonly secrets: Readonly<Record<string, string>>;
+}
+
+/** Where the master keeps a release's pillar, as pillar/top.sls finds it from minion ids. */
+export function releasePillarPath(releaseName: string): string {
+    return `/srv/pillar/releases/${releaseName.replace(/\./g, "_")}.sls`;
+}
+
+/** A release's pillar: what the holodeck state installs and how it configures it. */
+export function renderReleasePillar(args: ReleasePillarArgs): string {
+    const sorted = (settings: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const pillar = {
+        holodeck: {
+            app: args.app,
+            release: { id: args.releaseId, version: args.version, sha256: args.sha256, url: args.url, file: `${args.app}_${args.releaseId}.deb` },
+            config: sorted(args.config),
+            secrets: sorted(args.secrets),
+        },
+    };
+    // YAML 1.1, as Salt reads it: values that look like booleans or numbers stay strings.
+    return `# Holodeck release ${args.releaseId} of ${args.app}: written by Pulumi, removed with the release.\n${stringify(pillar, { version: "1.1", lineWidth: 0 })}`;
 }

@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { ConfigError } from "../config";
-import { OfflineCloud, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 import { repoRoot } from "../lib/paths";
+import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
 
 type Program = () => Promise<Record<string, unknown>>;
 
@@ -30,25 +31,6 @@ function parseArgs(argv: string[]): { stack: string; commit?: string; out?: stri
     if (!args.stack) fail("--stack is required: the stack whose Pulumi.<stack>.yaml to plan (test or prod)");
     if (args.commit !== undefined && !/^[0-9a-f]{40}$/.test(args.commit)) fail(`--commit '${args.commit}' is not a full 40-hex commit SHA`);
     return { stack: args.stack, commit: args.commit, out: args.out };
-}
-
-/** Stack configuration as the Pulumi CLI hands it to the program: strings, JSON for lists. */
-function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(repoRoot, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) fail(`no ${path.relative(process.cwd(), file)}: plan a stack that has a stack file (test, prod)`);
-    const settings = (parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-    return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
-}
-
-/** For prod: the test stack's outputs, as a stand-in for what a passing test run exports. */
-function promotionStandIn(config: Record<string, string>, commit: string): OfflineCloud {
-    const sha256 = createHash("sha256").update(`stand-in ${commit}`).digest("hex");
-    const artifact = {
-        commit, version: `1.0.0+git.${commit.slice(0, 7)}`, projectVersion: "1.0.0", packageName: "holodeck-hello", sha256,
-        url: `https://swift.offline.invalid/v1/AUTH_offline/artifacts/holodeck-hello_${sha256.slice(0, 12)}.deb?temp_url_sig=offline`,
-    };
-    const from = config["holodeck:promoteFrom"] ?? "organization/holodeck/test";
-    return { stackOutputs: { [from]: { artifact, verification: { sha256, commit, passed: true, at: "offline" } } } };
 }
 
 const redactPrivateKeys = (text: string) =>
@@ -93,8 +75,13 @@ function classify(before: RecordedResource | undefined, after: RecordedResource 
 
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
-    const project = (parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as { name: string }).name;
-    const config = stackConfig(args.stack);
+    const project = projectName();
+    let config: Record<string, string>;
+    try {
+        config = stackConfig(args.stack);
+    } catch (error) {
+        fail((error as Error).message);
+    }
     if (args.commit) config["holodeck:commit"] = args.commit;
     const promoting = config["holodeck:artifactSource"] === "promote";
     const standInCommit = args.commit ?? "5ca1ab1e0ddba11c0ffee5ca1ab1e0ddba11c0ff";

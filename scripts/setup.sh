@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), dpkg-dev
-# and lintian (packaging), shellcheck (lint), systemd (systemd-analyze verify), util-linux
-# (unshare, setpriv), cloud-init (schema validation of rendered user data), nftables, curl and
-# iproute2 (the metadata guard, tried in a network namespace).
+# git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), Jinja2 and
+# PyYAML (Salt's renderers, as Salt is not installable), dpkg-dev and lintian (packaging), the
+# linter for shell scripts, systemd (systemd-analyze verify), util-linux (unshare, setpriv),
+# cloud-init (schema validation of user data), nftables, curl and iproute2 (the metadata guard,
+# tried in a network namespace).
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
-  python3-wheel-whl dpkg-dev lintian shellcheck systemd util-linux cloud-init nftables curl
-  iproute2 "$@")
+  python3-wheel-whl python3-jinja2 python3-yaml dpkg-dev lintian shellcheck systemd util-linux
+  cloud-init nftables curl iproute2 "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")

@@ -2,21 +2,27 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { ConfigError, HolodeckConfig, parseConfig, RawConfig } from "../config";
 
 const root = path.resolve(__dirname, "..");
 const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
 const imageId = "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d";
 const valid: RawConfig = {
     appRepo: "https://git.example.com/org/app.git", commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24",
-    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
+    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3", appConfig: '{"greeting": "Hello"}',
 };
 
 function build(raw: RawConfig) {
     const { release } = parseConfig(raw);
     assert.equal(release.kind, "build");
     return release.build;
+}
+
+async function secretValue<T>(output: pulumi.Output<T>): Promise<{ secret: boolean; value: T }> {
+    const internal = output as unknown as { isSecret: Promise<boolean>; promise(): Promise<T> };
+    return { secret: await internal.isSecret, value: await internal.promise() };
 }
 
 function problemsOf(raw: RawConfig): readonly string[] {
@@ -30,8 +36,10 @@ function problemsOf(raw: RawConfig): readonly string[] {
 }
 
 describe("stack configuration", () => {
-    it("applies defaults to a minimal configuration", () => {
-        assert.deepEqual(parseConfig(valid), {
+    it("applies defaults to a minimal configuration", async () => {
+        const { app: { secrets, ...app }, ...rest } = parseConfig(valid);
+        assert.deepEqual(await secretValue(secrets), { secret: true, value: {} });
+        assert.deepEqual({ ...rest, app }, {
             release: {
                 kind: "build",
                 build: {
@@ -44,8 +52,23 @@ describe("stack configuration", () => {
                 imageId, flavor: "gp.0.2.4", masterFlavor: "gp.0.2.4", buildFlavor: "gp.0.2.4", networkId: "", networkCidr: "10.80.0.0/24",
                 externalNetwork: "PUBLICNET", adminCidr: "203.0.113.0/24", sshUser: "debian", saltVersion: "3008",
             },
-            app: { port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600 },
+            app: { port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, config: { greeting: "Hello" } },
         });
+    });
+
+    it("reads the app's settings, and its secrets as a Pulumi secret", async () => {
+        const { app } = parseConfig({ ...valid, appConfig: '{"greeting": "Hi", "workers": 4, "debug": false}', appSecrets: '{"api_token": "xyzzy"}' });
+        assert.deepEqual(app.config, { greeting: "Hi", workers: "4", debug: "false" });
+        assert.deepEqual(await secretValue(app.secrets), { secret: true, value: { api_token: "xyzzy" } });
+    });
+
+    it("names the keys of bad secrets, never their values", () => {
+        const problems = problemsOf({ ...valid, appSecrets: '{"Api-Token": "xyzzy", "ok": "line one\\nline two"}' });
+        assert.deepEqual(problems, [
+            "holodeck:appSecrets key 'Api-Token' must be lowercase letters, digits and '_' (an INI key)",
+            "holodeck:appSecrets value of 'ok' must be one line of text",
+        ]);
+        assert.doesNotMatch(problems.join("\n"), /xyzzy|line one/);
     });
 
     it("promotes without a repository, pinning the commit when one is given", () => {
@@ -104,6 +127,10 @@ describe("stack configuration", () => {
         ["a fractional health timeout", { ...valid, healthTimeoutSeconds: "1.5" }, /^holodeck:healthTimeoutSeconds '1.5' must be a whole number/],
         ["a Salt version that is not a major version", { ...valid, saltVersion: "3008.1" }, /^holodeck:saltVersion '3008.1' must be a Salt major version/],
         ["a missing Keystone URL", { ...valid, "openstack:authUrl": undefined }, /^openstack:authUrl is required: set it with `pulumi config set openstack:authUrl/],
+        ["no app configuration", { ...valid, appConfig: undefined }, /^holodeck:appConfig is required: the holodeck Salt state renders \/etc\/holodeck\/<app>\/config.ini from it \(pillar holodeck:config\)/],
+        ["app configuration that is not a map", { ...valid, appConfig: '["greeting"]' }, /^holodeck:appConfig must be a map of settings, e.g. `pulumi config set --path/],
+        ["an app setting that is not an INI key", { ...valid, appConfig: '{"my key": "x"}' }, /^holodeck:appConfig key 'my key' must be lowercase letters/],
+        ["a nested app setting", { ...valid, appConfig: '{"db": {"host": "x"}}' }, /^holodeck:appConfig value of 'db' must be one line of text/],
         ["a Keystone v2.0 URL", { ...valid, "openstack:authUrl": "https://identity.api.rackspacecloud.com/v2.0" }, /^openstack:authUrl '.*v2.0' must be the https URL of a Keystone v3 endpoint/],
     ];
     for (const [what, raw, message] of cases) {
@@ -138,14 +165,16 @@ describe("stack configuration", () => {
         it("declares the same defaults the program applies", () => {
             const defaults = Object.fromEntries(Object.entries(project.config as Record<string, { default: unknown }>)
                 .map(([key, schema]) => [key, typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)]));
-            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24" };
-            assert.deepEqual(parseConfig({ ...defaults, ...required, "openstack:authUrl": valid["openstack:authUrl"] }), parseConfig(valid));
+            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24", appConfig: valid.appConfig };
+            const plain = (config: HolodeckConfig) => ({ ...config, app: { ...config.app, secrets: undefined } });
+            assert.deepEqual(plain(parseConfig({ ...defaults, ...required, "openstack:authUrl": valid["openstack:authUrl"] })), plain(parseConfig(valid)));
         });
 
         for (const stack of ["test", "prod"]) {
             it(`Pulumi.${stack}.yaml is valid${stack === "test" ? " once its placeholder commit is replaced" : ""}`, () => {
                 const settings = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, string>;
-                const raw = Object.fromEntries(Object.entries(settings).map(([key, value]) => [key.replace(/^holodeck:/, ""), String(value)]));
+                const raw = Object.fromEntries(Object.entries(settings)
+                    .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
                 if (stack === "test") assert.match(problemsOf(raw).join("\n"), /^holodeck:commit is still the placeholder[^\n]*$/);
                 const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "" });
                 assert.equal(config.release.kind, stack === "test" ? "build" : "promote");

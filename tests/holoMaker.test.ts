@@ -17,6 +17,9 @@ import {
     startService,
 } from "../lib/localRelease";
 import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
+import { renderReleasePillar } from "../lib/salt";
+import { stackConfig } from "../lib/stackFiles";
+import { pillarData, renderSalt } from "./saltRender";
 
 const python = "/usr/bin/python3";
 
@@ -136,6 +139,32 @@ describe("holodeck-build", function () {
             } finally {
                 await service.stop();
             }
+            assert.match(unit, new RegExp(`^Environment=HOLODECK_CONFIG=/etc/holodeck/${name}/config.ini$`, "m"));
+
+            // The rehearsal of Salt's part: the config the holodeck state renders for the test
+            // stack, next to the installed release, is what the app serves.
+            const greeting = JSON.parse(stackConfig("test")["holodeck:appConfig"]).greeting as string;
+            const pillar = renderReleasePillar({
+                app: name, releaseId: "0123456789ab", version: manifest.version, sha256: manifest.sha256, url: "https://swift.invalid/x.deb",
+                config: { greeting }, secrets: { api_token: "t0ps3cret" },
+            });
+            const configDir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-config-"));
+            fs.chmodSync(configDir, 0o755);
+            const configFile = path.join(configDir, "config.ini");
+            fs.writeFileSync(configFile, renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillar) }).text);
+            fs.chownSync(configFile, 0, Number(run("id", ["-g", name]).trim()));
+            fs.chmodSync(configFile, 0o640);
+            const configured = await startService("setpriv", [
+                `--reuid=${name}`, `--regid=${name}`, "--init-groups", `${prefix}/bin/holodeck-hello`, "--port", "0",
+            ], { ...process.env, HOLODECK_CONFIG: configFile });
+            try {
+                const response = await fetch(`${configured.url}/`);
+                assert.deepEqual(await response.json(), { message: greeting, version: "1.0.0" });
+            } finally {
+                await configured.stop();
+                fs.rmSync(configDir, { recursive: true, force: true });
+            }
+
             // Bytecode Python might write at run time is not in the package; prerm removes it.
             writeFiles(prefix, { "__pycache__/stray.cpython-311.pyc": "", "lib/__pycache__/stray.pyc": "" });
             purge(name);

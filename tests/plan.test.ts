@@ -70,7 +70,7 @@ describe("npm run plan", function () {
     });
 
     it("refuses an unknown stack and a short commit", () => {
-        assert.match(plan(["--stack", "staging"]).stderr, /plan: error: no Pulumi.staging.yaml: plan a stack that has a stack file/);
+        assert.match(plan(["--stack", "staging"]).stderr, /plan: error: no Pulumi.staging.yaml: use a stack that has a stack file/);
         assert.match(plan(["--stack", "test", "--commit", "3f78685"]).stderr, /plan: error: --commit '3f78685' is not a full 40-hex commit SHA/);
     });
 });

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { releaseId } from "../components/artifact";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -21,6 +22,8 @@ const testConfig: Record<string, string> = {
     "holodeck:flavor": "gp.0.2.4",
     "holodeck:adminCidr": adminCidr,
     "holodeck:serverCount": "3",
+    "holodeck:appConfig": JSON.stringify({ greeting: "Hello from test" }),
+    "holodeck:appSecrets": JSON.stringify({ api_token: "t0ps3cret-api-token" }),
 };
 const prodConfig: Record<string, string> = {
     "openstack:authUrl": "https://keystone.api.dfw3.rackspacecloud.com/v3",
@@ -30,6 +33,7 @@ const prodConfig: Record<string, string> = {
     "holodeck:flavor": "gp.0.4.8",
     "holodeck:adminCidr": adminCidr,
     "holodeck:loadBalancer": "true",
+    "holodeck:appConfig": JSON.stringify({ greeting: "Hello from prod" }),
 };
 const verifiedArtifact = {
     artifact: {
@@ -69,11 +73,11 @@ describe("the Pulumi program under mocks", function () {
         testB = await runOffline(program, { project: "holodeck", stack: "test", config: { ...testConfig, "holodeck:commit": commitB } });
     });
 
-    it("builds the test stack from components: network, Salt master, artifact store, build minion, app servers", () => {
+    it("builds the test stack from components: network, Salt master and states, artifact store, build minion, app servers", () => {
         const components = testA.resources.filter((resource) => resource.type.startsWith("holodeck:index:")).map((resource) => resource.type).sort();
         assert.deepEqual(components, [
             "holodeck:index:AppServers", "holodeck:index:Artifact", "holodeck:index:ArtifactStore", "holodeck:index:BuildMinion",
-            "holodeck:index:Network", "holodeck:index:SaltMaster",
+            "holodeck:index:Network", "holodeck:index:SaltMaster", "holodeck:index:SaltStateTree",
         ]);
         assert.equal(instances(testA).length, 3 + 2, "three app servers, the master and the build minion");
         assert.equal(descendants(testA, "app").filter((resource) => resource.type === "openstack:compute/instance:Instance").length, 3);
@@ -99,7 +103,7 @@ describe("the Pulumi program under mocks", function () {
         assert.deepEqual(changedTrigger, appResources.sort());
         assert.ok(appResources.some((name) => name === "app-0") && appResources.includes("app-health-gate"));
 
-        for (const root of ["salt-master", "net"]) {
+        for (const root of ["salt-master", "salt-states", "net"]) {
             for (const resource of descendants(testA, root)) {
                 assert.deepEqual(reveal(b.get(resource.name)?.inputs), reveal(resource.inputs), `${resource.name} is untouched by a new commit`);
             }
@@ -111,7 +115,7 @@ describe("the Pulumi program under mocks", function () {
         assert.notDeepEqual(reveal(b.get("build-minion-build")?.inputs), reveal(a.get("build-minion-build")?.inputs), "the build reruns");
     });
 
-    it("gives every app server its own minion id per release, seeded on the master before the server exists", () => {
+    it("gives every app server its own minion id per release, seeded on the master with the release's pillar before the server exists", () => {
         const ids = (run: OfflineRun) => instances(run).filter((instance) => instance.parent === "app")
             .map((instance) => (reveal(instance.inputs.metadata) as Record<string, string>)["holodeck-minion-id"]);
         const [idsA, idsB] = [ids(testA), ids(testB)];
@@ -119,11 +123,19 @@ describe("the Pulumi program under mocks", function () {
         for (const id of idsA) assert.match(id, /^holodeck-hello-test-[0-9a-f]{12}-\d$/);
         const a = byName(testA);
         for (let index = 0; index < 3; index++) {
-            assert.deepEqual(a.get(`app-${index}`)?.options.dependsOn, [`app-${index}-minion-key-seed`]);
+            assert.deepEqual(a.get(`app-${index}`)?.options.dependsOn, [`app-${index}-minion-key-seed`, "app-pillar"]);
             const seed = reveal(a.get(`app-${index}-minion-key-seed`)?.inputs) as { create: string; delete: string };
             assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]}$`));
             assert.equal(seed.delete, `sudo rm -f /etc/salt/pki/master/minions/${idsA[index]}`);
         }
+        const pillar = a.get("app-pillar");
+        assert.deepEqual(pillar?.options.dependsOn, ["salt-states-install"], "the state tree is on the master first");
+        assert.equal(pillar?.options.deleteBeforeReplace, true, "a renewed pillar is not deleted after its rewrite");
+        const release = idsA[0].replace(/-0$/, "");
+        assert.deepEqual(reveal({ create: pillar?.inputs.create, delete: pillar?.inputs.delete }), {
+            create: `sudo install -D -o salt -g salt -m 0640 /dev/stdin /srv/pillar/releases/${release}.sls`,
+            delete: `sudo rm -f /srv/pillar/releases/${release}.sls`,
+        });
         const gate = a.get("app-health-gate");
         assert.deepEqual([...(gate?.options.dependsOn ?? [])].sort(), ["app-0", "app-1", "app-2"]);
     });
@@ -153,8 +165,12 @@ describe("the Pulumi program under mocks", function () {
         }
         assert.ok(isSecretValue(byName(testA).get("build-minion-build")?.inputs.stdin), "the upload credential is secret");
         assert.ok(isSecretValue((testA.outputs.artifact as Record<string, unknown>).url), "the artifact's temporary URL is secret");
+        assert.ok(isSecretValue(byName(testA).get("app-pillar")?.inputs.stdin), "the release's pillar (app secrets, URL) is secret");
         const plainOutputs = JSON.stringify(reveal(testA.outputs, true));
-        assert.doesNotMatch(plainOutputs, /PRIVATE KEY|temp_url_sig|offline-.*-secret/);
+        assert.doesNotMatch(plainOutputs, /PRIVATE KEY|temp_url_sig|offline-.*-secret|t0ps3cret/);
+        for (const instance of instances(testA)) {
+            assert.doesNotMatch(String(reveal(instance.inputs.userData)), /t0ps3cret|Hello from test/, `${instance.name}'s user data holds no app config or secret`);
+        }
     });
 
     it("gives every server user data that cloud-init's own schema check accepts", () => {
@@ -177,7 +193,7 @@ describe("the Pulumi program under mocks", function () {
         const artifact = outputs.artifact as Record<string, string>;
         assert.equal(artifact.commit, commitA);
         assert.match(artifact.sha256, /^[0-9a-f]{64}$/);
-        assert.equal(outputs.releaseId, artifact.sha256.slice(0, 12));
+        assert.equal(outputs.releaseId, releaseId(artifact.sha256, { greeting: "Hello from test" }, { api_token: "t0ps3cret-api-token" }));
         assert.equal((outputs.serverAddresses as string[]).length, 3);
         assert.equal(outputs.verified, true);
         assert.deepEqual({ ...(outputs.verification as Record<string, unknown>), at: undefined }, {
