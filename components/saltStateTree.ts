@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../lib/paths";
@@ -56,9 +57,12 @@ export class SaltStateTree extends pulumi.ComponentResource {
 
     constructor(name: string, args: SaltStateTreeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:SaltStateTree", name, {}, opts);
+        const tree = readStateTree();
+        const treeHash = createHash("sha256").update(JSON.stringify(tree)).digest("hex");
         this.installed = new command.remote.Command(`${name}-install`, {
             connection: args.connection,
-            create: `sudo bash -s <<'HOLODECK_SCRIPT_EOF'\n${stateTreeScript(readStateTree())}HOLODECK_SCRIPT_EOF`,
+            create: `sudo bash -s <<'HOLODECK_SCRIPT_EOF'\n${stateTreeScript(tree)}HOLODECK_SCRIPT_EOF`,
+            triggers: [treeHash],
         }, { parent: this, dependsOn: [args.masterReady] });
         this.registerOutputs({});
     }

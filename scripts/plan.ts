@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { ConfigError } from "../config";
 import { OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 import { repoRoot } from "../lib/paths";
@@ -43,9 +43,26 @@ function describe(resource: RecordedResource): Record<string, unknown> {
     return { type: resource.type, name: resource.name, parent: resource.parent ?? null, inputs, options: reveal(resource.options, true) };
 }
 
-/** Every cloud-init document, and the Salt configuration files inside them, private keys redacted. */
+/** A release's pillar with what is secret in it (app secrets, the download URL) redacted. */
+function redactPillar(text: string): string {
+    const pillar = parse(text, { version: "1.1" }) as { holodeck: { release: { url: string }; secrets: Record<string, string> } };
+    pillar.holodeck.release.url = "[secret]";
+    pillar.holodeck.secrets = Object.fromEntries(Object.keys(pillar.holodeck.secrets).map((key) => [key, "[secret]"]));
+    return stringify(pillar, { version: "1.1", lineWidth: 0 });
+}
+
+/**
+ * Every cloud-init document, the Salt configuration files inside them, and the releases' pillars
+ * the master serves, secrets redacted.
+ */
 function writeRendered(run: OfflineRun, dir: string): number {
     let count = 0;
+    for (const resource of run.resources.filter((candidate) => candidate.name.endsWith("-pillar") && candidate.type === "command:remote:Command")) {
+        const target = path.join(dir, "master", String(reveal(resource.inputs.create)).split(" ").pop() ?? "pillar.sls");
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, redactPillar(String(reveal(resource.inputs.stdin))));
+        count += 1;
+    }
     for (const resource of run.resources.filter((candidate) => candidate.inputs.userData !== undefined)) {
         const document = redactPrivateKeys(String(reveal(resource.inputs.userData)));
         fs.writeFileSync(path.join(dir, `${resource.name}.cloud-init.yaml`), document);

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
 
 function plan(args: string[]) {
@@ -52,6 +53,12 @@ describe("npm run plan", function () {
             assert.doesNotMatch(fs.readFileSync(file, "utf8"), /BEGIN (RSA |OPENSSH )?PRIVATE KEY|offline-artifacts-uploader-secret/, `${file} holds no secret`);
         }
         assert.match(fs.readFileSync(path.join(out, "rendered", "app-0.cloud-init.yaml"), "utf8"), /\[redacted RSA private key\]/);
+        const pillarFile = rendered.find((file) => /master\/srv\/pillar\/releases\/holodeck-hello-test-[0-9a-f]{12}\.sls$/.test(file));
+        assert.ok(pillarFile, rendered.join("\n"));
+        const pillar = parse(fs.readFileSync(pillarFile, "utf8")) as { holodeck: { release: { url: string; sha256: string }; config: Record<string, string> } };
+        assert.equal(pillar.holodeck.release.url, "[secret]");
+        assert.match(pillar.holodeck.release.sha256, /^[0-9a-f]{64}$/);
+        assert.deepEqual(pillar.holodeck.config, { greeting: "Hello from the test stack" });
     });
 
     it("plans prod from a stand-in of the test stack's verified artifact", () => {

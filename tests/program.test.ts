@@ -243,9 +243,10 @@ describe("the Pulumi program under mocks", function () {
         const registered: string[] = [];
         await assert.rejects(
             runOffline(program, {
-                project: "holodeck", stack: "test", config: { ...testConfig, "holodeck:commit": "main", "holodeck:adminCidr": "0.0.0.0/0" }, registered,
+                project: "holodeck", stack: "test", registered,
+                config: { ...testConfig, "holodeck:commit": "main", "holodeck:adminCidr": "0.0.0.0/0", "holodeck:appConfig": "" },
             }),
-            /invalid stack configuration:\n {2}- holodeck:commit 'main' is not a full 40-hex commit SHA[\s\S]*holodeck:adminCidr '0.0.0.0\/0' would open SSH/,
+            /invalid stack configuration:\n {2}- holodeck:commit 'main' is not a full 40-hex commit SHA[\s\S]*holodeck:adminCidr '0.0.0.0\/0' would open SSH[\s\S]*holodeck:appConfig is required: the holodeck Salt state renders/,
         );
         assert.deepEqual(registered, []);
     });
