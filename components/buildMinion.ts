@@ -1,5 +1,4 @@
 import * as command from "@pulumi/command";
-import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -8,6 +7,7 @@ import { BuildSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
+import { ManagedServer } from "./managedServer";
 
 const releaseDir = "/var/lib/holodeck/releases";
 
@@ -82,42 +82,24 @@ export class BuildMinion extends pulumi.ComponentResource {
         super("holodeck:index:BuildMinion", name, {}, opts);
         const parent = { parent: this };
 
-        const port = new openstack.networking.Port(`${name}-port`, {
-            networkId: args.networkId,
-            fixedIps: [{ subnetId: args.subnetId }],
-            securityGroupIds: args.securityGroupIds,
-            adminStateUp: true,
-        }, { ...parent, replacementTrigger: `${args.imageId}/${args.flavor}` });
-        const server = new openstack.compute.Instance(`${name}-server`, {
-            imageId: args.imageId,
-            flavorName: args.flavor,
-            keyPair: args.keyPair,
-            networks: [{ port: port.id }],
-            userData: renderBuildMinionUserData({}),
-        }, { ...parent, deleteBeforeReplace: false, replaceOnChanges: ["imageId", "flavorName"] });
-        const floatingIp = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork }, parent);
-        const association = new openstack.networking.FloatingIpAssociate(`${name}-ip-association`, {
-            floatingIp: floatingIp.address,
-            portId: port.id,
-        }, { ...parent, dependsOn: [server] });
-        this.publicAddress = floatingIp.address;
-        const connection = pulumi.secret({ host: floatingIp.address, user: args.sshUser, privateKey: args.sshPrivateKey });
+        const host = new ManagedServer(`${name}-host`, {
+            ...args,
+            userData: () => renderBuildMinionUserData({}),
+            readyCheck: "command -v git python3 dpkg-deb unshare curl >/dev/null",
+        }, parent);
+        this.publicAddress = host.publicAddress;
+        const connection = host.connection;
 
-        const ready = new command.remote.Command(`${name}-ready`, {
-            connection,
-            create: "cloud-init status --wait >/dev/null || true; command -v git python3 dpkg-deb unshare curl >/dev/null",
-            triggers: [server.id],
-        }, { ...parent, dependsOn: [association] });
         const scripts = ["holodeck-build", "holodeck-publish"].map((script) => new command.remote.CopyToRemote(`${name}-${script}`, {
             connection,
             source: new pulumi.asset.FileAsset(path.join(builderDir, script)),
             remotePath: `/home/${args.sshUser}/${script}`,
-            triggers: [fileHash(path.join(builderDir, script)), server.id],
-        }, { ...parent, dependsOn: [ready] }));
+            triggers: [fileHash(path.join(builderDir, script)), host.server.id],
+        }, { ...parent, dependsOn: [host.ready] }));
 
         const build = new command.remote.Command(`${name}-build`, {
             connection,
-            create: pulumi.interpolate`${args.containerUrl}`.apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
+            create: pulumi.output(args.containerUrl).apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
             // The credential goes in on stdin: never in the command line, the environment or a file.
             stdin: pulumi.secret(pulumi.output(args.uploadCredential).apply((credential) => `${credential.id}\n${credential.secret}\n`)),
             triggers: [args.build.commit, fileHash(path.join(builderDir, "holodeck-build")), fileHash(path.join(builderDir, "holodeck-publish"))],

@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
-import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderSaltMasterUserData } from "../lib/cloudInit";
 import { masterFinger } from "../lib/salt";
+import { ManagedServer } from "./managedServer";
 
 export interface SaltMasterArgs {
     /** Network the master joins. */
@@ -49,53 +49,27 @@ export class SaltMaster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SaltMasterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:SaltMaster", name, {}, opts);
-        const parent = { parent: this };
 
         const key = new tls.PrivateKey(`${name}-key`, { algorithm: "RSA", rsaBits: 2048 }, {
-            ...parent,
+            parent: this,
             additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
         });
         this.publicKeyPem = key.publicKeyPem;
         this.finger = key.publicKeyPem.apply(masterFinger);
 
-        // A new image or flavor makes a new server: it gets its own port, since a port cannot
-        // move to the new server while the old one still holds it (create-before-delete).
-        const generation = `${args.imageId}/${args.flavor}`;
-        const port = new openstack.networking.Port(`${name}-port`, {
-            networkId: args.networkId,
-            fixedIps: [{ subnetId: args.subnetId }],
-            securityGroupIds: args.securityGroupIds,
-            adminStateUp: true,
-        }, { ...parent, replacementTrigger: generation });
-        this.privateAddress = port.allFixedIps[0];
-
-        const userData = pulumi.secret(pulumi.all([this.privateAddress, key.privateKeyPem, key.publicKeyPem]).apply(
-            ([interfaceAddress, masterPrivateKeyPem, masterPublicKeyPem]) => renderSaltMasterUserData({
-                saltMajor: args.saltVersion, interfaceAddress, masterPrivateKeyPem, masterPublicKeyPem,
-            }),
-        ));
-        const server = new openstack.compute.Instance(`${name}-server`, {
-            imageId: args.imageId,
-            flavorName: args.flavor,
-            keyPair: args.keyPair,
-            networks: [{ port: port.id }],
-            userData,
-        }, { ...parent, deleteBeforeReplace: false, replaceOnChanges: ["imageId", "flavorName"] });
-
-        const floatingIp = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork }, parent);
-        const association = new openstack.networking.FloatingIpAssociate(`${name}-ip-association`, {
-            floatingIp: floatingIp.address,
-            portId: port.id,
-        }, { ...parent, dependsOn: [server] });
-        this.publicAddress = floatingIp.address;
-        this.connection = pulumi.secret({ host: floatingIp.address, user: args.sshUser, privateKey: args.sshPrivateKey });
-
-        this.ready = new command.remote.Command(`${name}-ready`, {
-            connection: this.connection,
-            // cloud-init exits non-zero for recoverable warnings too: the service decides.
-            create: "cloud-init status --wait >/dev/null || true; systemctl is-active --quiet salt-master",
-            triggers: [server.id],
-        }, { ...parent, dependsOn: [association] });
+        const host = new ManagedServer(`${name}-host`, {
+            ...args,
+            userData: (interfaceAddress) => pulumi.secret(pulumi.all([interfaceAddress, key.privateKeyPem, key.publicKeyPem]).apply(
+                ([address, masterPrivateKeyPem, masterPublicKeyPem]) => renderSaltMasterUserData({
+                    saltMajor: args.saltVersion, interfaceAddress: address, masterPrivateKeyPem, masterPublicKeyPem,
+                }),
+            )),
+            readyCheck: "systemctl is-active --quiet salt-master",
+        }, { parent: this });
+        this.privateAddress = host.privateAddress;
+        this.publicAddress = host.publicAddress;
+        this.connection = host.connection;
+        this.ready = host.ready;
 
         this.registerOutputs({
             privateAddress: this.privateAddress, publicAddress: this.publicAddress, publicKeyPem: this.publicKeyPem, finger: this.finger,

@@ -35,7 +35,7 @@ describe("npm run plan", function () {
         const replaced = /^ {2}replace \(\d+\): (.*)$/m.exec(result.stdout)?.[1].split(", ") ?? [];
         const stays = /^ {2}stay \(\d+\): (.*)$/m.exec(result.stdout)?.[1].split(", ") ?? [];
         assert.ok(replaced.includes("app-0") && replaced.includes("app-health-gate") && replaced.includes("build-minion-build"), result.stdout);
-        assert.ok(stays.includes("salt-master-server") && stays.includes("build-minion-server") && stays.includes("net-ssh"), result.stdout);
+        assert.ok(stays.includes("salt-master-host-server") && stays.includes("build-minion-host-server") && stays.includes("net-ssh"), result.stdout);
 
         const written = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
         assert.match(written.note, /Not a `pulumi preview`/);
@@ -47,7 +47,7 @@ describe("npm run plan", function () {
         assert.equal(written.outputs.artifact.url, "[secret]");
 
         const rendered = filesBelow(path.join(out, "rendered"));
-        assert.ok(rendered.some((file) => file.endsWith("salt-master-server/etc/salt/master.d/holodeck.conf")), rendered.join("\n"));
+        assert.ok(rendered.some((file) => file.endsWith("salt-master-host-server/etc/salt/master.d/holodeck.conf")), rendered.join("\n"));
         assert.ok(rendered.some((file) => file.endsWith("app-0.cloud-init.yaml")));
         for (const file of [path.join(out, "plan.json"), ...rendered]) {
             assert.doesNotMatch(fs.readFileSync(file, "utf8"), /BEGIN (RSA |OPENSSH )?PRIVATE KEY|offline-artifacts-uploader-secret/, `${file} holds no secret`);

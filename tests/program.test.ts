@@ -77,7 +77,8 @@ describe("the Pulumi program under mocks", function () {
         const components = testA.resources.filter((resource) => resource.type.startsWith("holodeck:index:")).map((resource) => resource.type).sort();
         assert.deepEqual(components, [
             "holodeck:index:AppServers", "holodeck:index:Artifact", "holodeck:index:ArtifactStore", "holodeck:index:BuildMinion",
-            "holodeck:index:Network", "holodeck:index:SaltMaster", "holodeck:index:SaltStateTree",
+            "holodeck:index:ManagedServer", "holodeck:index:ManagedServer", "holodeck:index:Network", "holodeck:index:SaltMaster",
+            "holodeck:index:SaltStateTree",
         ]);
         assert.equal(instances(testA).length, 3 + 2, "three app servers, the master and the build minion");
         assert.equal(descendants(testA, "app").filter((resource) => resource.type === "openstack:compute/instance:Instance").length, 3);
@@ -157,7 +158,7 @@ describe("the Pulumi program under mocks", function () {
     });
 
     it("keeps keys, credentials and download URLs secret", () => {
-        for (const instance of instances(testA).filter((resource) => resource.parent !== "build-minion")) {
+        for (const instance of instances(testA).filter((resource) => resource.name !== "build-minion-host-server")) {
             assert.ok(isSecretValue(instance.inputs.userData), `${instance.name}'s user data (keys) is secret`);
         }
         for (const key of ofType(testA, "tls:index/privateKey:PrivateKey")) {
