@@ -7,29 +7,11 @@ import { BuildSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
-import { ManagedServer } from "./managedServer";
+import { HostArgs, ManagedServer } from "./managedServer";
 
 const releaseDir = "/var/lib/holodeck/releases";
 
-export interface BuildMinionArgs {
-    /** Network the minion joins. */
-    readonly networkId: pulumi.Input<string>;
-    /** Subnet of its fixed address. */
-    readonly subnetId: pulumi.Input<string>;
-    /** Security groups of its port (SSH from the admin CIDR). */
-    readonly securityGroupIds: pulumi.Input<string>[];
-    /** Glance image ID: the app servers' own, so the artifact fits them. */
-    readonly imageId: string;
-    /** Flavor name. */
-    readonly flavor: string;
-    /** Nova key pair for the admin SSH key. */
-    readonly keyPair: pulumi.Input<string>;
-    /** External network the floating IP comes from. */
-    readonly externalNetwork: string;
-    /** Login user of the image. */
-    readonly sshUser: string;
-    /** Admin SSH private key (secret). */
-    readonly sshPrivateKey: pulumi.Input<string>;
+export interface BuildMinionArgs extends HostArgs {
     /** What to build: holodeck-build's arguments. */
     readonly build: BuildSettings;
     /** Container URL releases are uploaded to. */

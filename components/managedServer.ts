@@ -27,6 +27,9 @@ export interface ManagedServerArgs {
     readonly readyCheck: string;
 }
 
+/** What a component built on a ManagedServer takes from its caller: where and how it runs. */
+export type HostArgs = Omit<ManagedServerArgs, "userData" | "readyCheck">;
+
 /**
  * A long-lived server Pulumi manages over SSH: its own port (so its address is known up front),
  * a floating IP for the admin CIDR, and a readiness check everything else can depend on.

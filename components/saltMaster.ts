@@ -3,29 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderSaltMasterUserData } from "../lib/cloudInit";
 import { masterFinger } from "../lib/salt";
-import { ManagedServer } from "./managedServer";
+import { HostArgs, ManagedServer } from "./managedServer";
 
-export interface SaltMasterArgs {
-    /** Network the master joins. */
-    readonly networkId: pulumi.Input<string>;
-    /** Subnet its fixed address comes from. */
-    readonly subnetId: pulumi.Input<string>;
-    /** Security groups of its port: SSH from the admin CIDR and Salt's ports from the minions. */
-    readonly securityGroupIds: pulumi.Input<string>[];
-    /** Glance image ID. */
-    readonly imageId: string;
-    /** Flavor name. */
-    readonly flavor: string;
-    /** Nova key pair for the admin SSH key. */
-    readonly keyPair: pulumi.Input<string>;
-    /** External network the floating IP comes from. */
-    readonly externalNetwork: string;
+export interface SaltMasterArgs extends HostArgs {
     /** Salt LTS major version, e.g. "3008". */
     readonly saltVersion: string;
-    /** Login user of the image. */
-    readonly sshUser: string;
-    /** Admin SSH private key (OpenSSH PEM), a secret: Pulumi manages minion keys over SSH. */
-    readonly sshPrivateKey: pulumi.Input<string>;
 }
 
 /**
