@@ -252,6 +252,11 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+    // The health gate, security groups and load balancer use appPort: the service must listen there.
+    const servicePort = /--port[= ](\d+)/.exec(build.service)?.[1];
+    if (servicePort && Number(servicePort) !== app.port) {
+        problem("appService", `runs the app on port ${servicePort}, but holodeck:appPort is ${app.port}: make them agree`);
+    }
 
     if (read.problems.length > 0) throw new ConfigError(read.problems);
     return {
