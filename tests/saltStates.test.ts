@@ -41,8 +41,8 @@ describe("the Salt state tree", function () {
         pillars.prod = await releasePillar(program, "prod");
     });
 
-    it("sends app servers (role app) to the holodeck state", () => {
-        assert.deepEqual(renderSalt("states/top.sls", {}).data, { base: { "role:app": [{ match: "grain" }, "holodeck"] } });
+    it("sends app servers (grains role app, and an app) to the holodeck state", () => {
+        assert.deepEqual(renderSalt("states/top.sls", {}).data, { base: { "G@role:app and G@app:*": [{ match: "compound" }, "holodeck"] } });
     });
 
     it("shows each minion its own release's pillar, found from its authenticated id", () => {

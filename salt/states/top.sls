@@ -1,6 +1,7 @@
-{#- Which states a minion applies. App servers carry the grain role: app (Holodeck's cloud-init sets
-    it); states are no secret, so a grain is enough to choose them. #}
+{#- Which states a minion applies: app servers (grains role: app and app: <package>, set by
+    Holodeck's cloud-init) get the Holodeck state. States are no secret, so grains may choose them;
+    what each minion installs comes from its own, id-selected pillar. #}
 base:
-  'role:app':
-    - match: grain
+  'G@role:app and G@app:*':
+    - match: compound
     - holodeck
