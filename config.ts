@@ -221,6 +221,9 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     if (source === "build") {
         if (!build.repo) problem("appRepo", "is required to build: set it with `pulumi config set holodeck:appRepo https://host/org/app.git`");
         if (!commit) problem("commit", "is required to build: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
+        if (!build.service) {
+            problem("appService", "is required to build: the holodeck Salt state runs the app as the package's systemd service; set it to its console script and arguments, e.g. `myapp --host 0.0.0.0 --port 8000`");
+        }
     }
     const fromStack = text("promoteFrom", "organization/holodeck/test");
     if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack)) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);

@@ -12,6 +12,7 @@ const imageId = "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d";
 const valid: RawConfig = {
     appRepo: "https://git.example.com/org/app.git", commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24",
     "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3", appConfig: '{"greeting": "Hello"}',
+    appService: "app --host 0.0.0.0 --port 8000",
 };
 
 function build(raw: RawConfig) {
@@ -44,7 +45,7 @@ describe("stack configuration", () => {
                 kind: "build",
                 build: {
                     repo: "https://git.example.com/org/app.git", commit, subdir: "", packageName: "", prefix: "",
-                    python: "/usr/bin/python3", service: "", indexUrl: "", findLinks: [], withPip: false,
+                    python: "/usr/bin/python3", service: "app --host 0.0.0.0 --port 8000", indexUrl: "", findLinks: [], withPip: false,
                 },
             },
             cloud: { authUrl: "https://keystone.api.sjc3.rackspacecloud.com/v3", region: "" },
@@ -94,6 +95,7 @@ describe("stack configuration", () => {
     const cases: [string, RawConfig, RegExp][] = [
         ["a missing repository", { ...valid, appRepo: undefined }, /^holodeck:appRepo is required to build: set it with `pulumi config set holodeck:appRepo/],
         ["a repository path instead of a URL", { ...valid, appRepo: "/srv/git/app" }, /^holodeck:appRepo '\/srv\/git\/app' is not an https or ssh git URL/],
+        ["no service to run", { ...valid, appService: undefined }, /^holodeck:appService is required to build: the holodeck Salt state runs the app as the package's systemd service/],
         ["a missing commit", { ...valid, commit: undefined }, /^holodeck:commit is required to build: set it to the full SHA/],
         ["a branch", { ...valid, commit: "main" }, /^holodeck:commit 'main' is not a full 40-hex commit SHA: branches, tags and short SHAs/],
         ["a short SHA", { ...valid, commit: commit.slice(0, 7) }, /^holodeck:commit '3f78685' is not a full 40-hex commit SHA/],
@@ -120,10 +122,10 @@ describe("stack configuration", () => {
         ["SSH open to the whole IPv6 internet", { ...valid, adminCidr: "::/0" }, /^holodeck:adminCidr '::\/0' would open SSH to the whole internet/],
         ["an admin CIDR that is not one", { ...valid, adminCidr: "office" }, /^holodeck:adminCidr 'office' is not a CIDR/],
         ["an app CIDR that is not one", { ...valid, appCidr: "10.0.0.0/33" }, /^holodeck:appCidr '10.0.0.0\/33' is not a CIDR/],
-        ["a privileged app port", { ...valid, appPort: "80" }, /^holodeck:appPort '80' must be a whole number from 1024 to 65535/],
+        ["a privileged app port", { ...valid, appPort: "80", appService: "app" }, /^holodeck:appPort '80' must be a whole number from 1024 to 65535/],
         ["a service on another port than appPort", { ...valid, appService: "app --host 0.0.0.0 --port 9000" },
             /^holodeck:appService runs the app on port 9000, but holodeck:appPort is 8000: make them agree/],
-        ["Salt's port as the app port", { ...valid, appPort: "4505" }, /^holodeck:appPort 4505 is Salt's port: pick another/],
+        ["Salt's port as the app port", { ...valid, appPort: "4505", appService: "app" }, /^holodeck:appPort 4505 is Salt's port: pick another/],
         ["no servers", { ...valid, serverCount: "0" }, /^holodeck:serverCount '0' must be a whole number from 1 to 20/],
         ["too many servers", { ...valid, serverCount: "500" }, /^holodeck:serverCount '500' must be a whole number from 1 to 20/],
         ["a fractional health timeout", { ...valid, healthTimeoutSeconds: "1.5" }, /^holodeck:healthTimeoutSeconds '1.5' must be a whole number/],
@@ -167,7 +169,7 @@ describe("stack configuration", () => {
         it("declares the same defaults the program applies", () => {
             const defaults = Object.fromEntries(Object.entries(project.config as Record<string, { default: unknown }>)
                 .map(([key, schema]) => [key, typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)]));
-            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24", appConfig: valid.appConfig };
+            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24", appConfig: valid.appConfig, appService: valid.appService };
             const plain = (config: HolodeckConfig) => ({ ...config, app: { ...config.app, secrets: undefined } });
             assert.deepEqual(plain(parseConfig({ ...defaults, ...required, "openstack:authUrl": valid["openstack:authUrl"] })), plain(parseConfig(valid)));
         });
