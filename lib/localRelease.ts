@@ -99,7 +99,8 @@ export function startService(command: string, args: string[], env: NodeJS.Proces
 
 /** GETs `url` + /health and returns the parsed JSON; throws unless it answers 200. */
 export async function fetchHealth(url: string): Promise<{ status: string; version: string }> {
-    const response = await fetch(`${url}/health`);
+    // Bounded: fetch has no timeout of its own, and a half-open listener can hold it for minutes.
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
     if (response.status !== 200) {
         throw new Error(`${url}/health answered ${response.status}: ${await response.text()}`);
     }

@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 # PyYAML (Salt's renderers, as Salt is not installable), dpkg-dev and lintian (packaging), the
 # linter for shell scripts, systemd (systemd-analyze verify), util-linux (unshare, setpriv),
 # cloud-init (schema validation of user data), nftables, curl and iproute2 (the metadata guard,
-# tried in a network namespace).
+# tried in a network namespace), docker.io and debootstrap (the Docker image and its base).
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
   python3-wheel-whl python3-jinja2 python3-yaml dpkg-dev lintian shellcheck systemd util-linux
-  cloud-init nftables curl iproute2 "$@")
+  cloud-init nftables curl iproute2 docker.io debootstrap "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")

@@ -19,7 +19,7 @@ import {
 import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
 import { renderReleasePillar } from "../lib/salt";
 import { stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "./saltRender";
+import { pillarData, renderSalt } from "../lib/saltRender";
 
 const python = "/usr/bin/python3";
 

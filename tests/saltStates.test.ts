@@ -6,7 +6,7 @@ import { readStateTree, stateTreeScript } from "../components/saltStateTree";
 import { runOffline, reveal } from "../lib/offlineRun";
 import { releasePillarPath, renderReleasePillar, statePillarKeys } from "../lib/salt";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "./saltRender";
+import { pillarData, renderSalt } from "../lib/saltRender";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

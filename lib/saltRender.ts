@@ -1,8 +1,10 @@
-// Salt's default renderer (jinja, then YAML) run with Debian's Jinja2 and PyYAML, for the tests.
+// Salt's default renderer (jinja, then YAML) run with Debian's Jinja2 and PyYAML (Salt itself is
+// not installable here), for the tests and the demo.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { saltDir } from "../components/saltStateTree";
+import { repoRoot } from "./paths";
 
 export interface SaltContext {
     readonly pillar?: unknown;
@@ -13,7 +15,7 @@ export interface SaltContext {
 /** Renders salt/`file` with `context`; SLS files come back parsed as well. */
 export function renderSalt(file: string, context: SaltContext): { text: string; data: unknown } {
     const request = JSON.stringify({ file: path.join(saltDir, file), yaml: file.endsWith(".sls"), ...context });
-    const result = spawnSync("/usr/bin/python3", [path.join(__dirname, "render_salt.py")], { input: request, encoding: "utf8" });
+    const result = spawnSync("/usr/bin/python3", [path.join(repoRoot, "lib", "render_salt.py")], { input: request, encoding: "utf8" });
     if (result.status !== 0) throw new Error(`rendering salt/${file} failed:\n${result.stderr}`);
     return JSON.parse(result.stdout);
 }

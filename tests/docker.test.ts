@@ -1,0 +1,185 @@
+// The Docker form of a release for real: the sample app's .deb built by HoloMaker, wrapped in an
+// image on the debootstrapped base, run with the config Salt would render, asked over HTTP.
+// Needs a Docker engine; without one the suite is skipped, loudly.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    buildImage,
+    configPath,
+    dockerClient,
+    DockerfileArgs,
+    dockerUnavailable,
+    ensureBaseImage,
+    inspectImage,
+    removeImage,
+    renderDockerfile,
+    RunningContainer,
+    runContainer,
+    serviceCommand,
+    waitForHealthy,
+    writeImageConfig,
+} from "../lib/dockerImage";
+import { Manifest } from "../lib/holoMaker";
+import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../lib/localRelease";
+import { renderReleasePillar } from "../lib/salt";
+import { stackConfig } from "../lib/stackFiles";
+import { pillarData, renderSalt } from "../lib/saltRender";
+
+// Not the demo's holodeck-hello, so the two never share an image tag.
+const name = "holodeck-hello-docker";
+const port = 8000;
+
+describe("the Docker image of a release", function () {
+    let scratch: string;
+    let manifest: Manifest;
+    let deb: string;
+    let image: string;
+    let container: RunningContainer;
+    let greeting: string;
+    // What after() undoes, last first: only what before() got to make.
+    const cleanups: (() => void | Promise<void>)[] = [];
+
+    const inContainer = (script: string) => run(dockerClient, ["exec", container.id, "sh", "-c", script]);
+    // The image itself, as root (a running container has no capabilities, not even to read _apt's files).
+    const inImage = (script: string) => run(dockerClient, ["run", "--rm", "--user", "root", "--entrypoint", "sh", image, "-c", script]);
+
+    before(async function () {
+        const unavailable = dockerUnavailable();
+        if (unavailable) {
+            const rule = "!".repeat(100);
+            console.error(`\n${rule}\n!! SKIPPING the Docker image tests: ${unavailable}\n${rule}\n`);
+            this.skip();
+        }
+        // The first run debootstraps the base image (30 to 40 s here); later runs find it.
+        this.timeout(300_000);
+        ensureBaseImage("inherit");
+
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-docker-test-"));
+        cleanups.push(() => fs.rmSync(scratch, { recursive: true, force: true }));
+        const repo = path.join(scratch, "repo");
+        const commit = commitDirectory(sampleAppDir, repo);
+        const out = path.join(scratch, "out");
+        manifest = buildRelease([
+            "--repo", repo, "--commit", commit, "--out", out, "--name", name, "--find-links", debianWheels,
+            "--service", `holodeck-hello --host 0.0.0.0 --port ${port}`,
+        ]);
+        deb = path.join(out, manifest.file);
+        image = buildImage(manifest, deb, port);
+        cleanups.push(() => removeImage(image));
+
+        // The config the holodeck Salt state renders for the test stack.
+        greeting = JSON.parse(stackConfig("test")["holodeck:appConfig"]).greeting as string;
+        const pillar = renderReleasePillar({
+            app: name, releaseId: manifest.sha256.slice(0, 12), version: manifest.version, sha256: manifest.sha256,
+            url: "https://swift.invalid/x.deb", config: { greeting }, secrets: { api_token: "t0ps3cret" },
+        });
+        const configFile = path.join(scratch, "config.ini");
+        writeImageConfig(image, configFile, renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillar) }).text);
+        container = await runContainer(image, configFile);
+        cleanups.push(() => container.stop());
+    });
+
+    after(async function () {
+        this.timeout(30_000);
+        // Every cleanup runs even if one fails: a failed `docker stop` must not leave the image too.
+        const failures: unknown[] = [];
+        for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch((error) => failures.push(error));
+        if (failures.length) throw failures[0];
+    });
+
+    it("carries the release's sha256, commit and version in its labels", () => {
+        const labels = inspectImage(image).Labels;
+        assert.equal(labels["io.holodeck.deb.sha256"], manifest.sha256);
+        assert.equal(labels["org.opencontainers.image.revision"], manifest.commit);
+        assert.equal(labels["org.opencontainers.image.version"], manifest.version);
+        assert.equal(labels["org.opencontainers.image.title"], name);
+    });
+
+    it("runs the release's service command, under tini", () => {
+        const config = inspectImage(image);
+        assert.deepEqual(config.Entrypoint, ["/usr/bin/tini", "--"]);
+        assert.deepEqual(config.Cmd, [`${manifest.prefix}/bin/holodeck-hello`, "--host", "0.0.0.0", "--port", String(port)]);
+    });
+
+    it("runs as the package's service user, not root", () => {
+        assert.equal(inspectImage(image).User, name);
+        const [user, uid, pid1Uid] = inContainer("id -un; id -u; awk '/^Uid:/ { print $2 }' /proc/1/status").trim().split("\n");
+        assert.equal(user, name);
+        assert.notEqual(uid, "0");
+        assert.equal(pid1Uid, uid, "PID 1 (tini, and the service under it) runs as that user too");
+    });
+
+    it("serves /health and the greeting of the Salt-rendered config, mounted read-only", async () => {
+        const health = await fetch(`${container.url}/health`);
+        assert.equal(health.status, 200);
+        assert.deepEqual(await health.json(), { status: "ok", version: "1.0.0" });
+        const root = await fetch(`${container.url}/`);
+        assert.deepEqual(await root.json(), { message: greeting, version: "1.0.0" });
+        const mount = inContainer(`awk '$2 == "${configPath(name)}" { print $4 }' /proc/self/mounts`);
+        assert.match(mount, /^ro,/);
+    });
+
+    it("holds no .deb, no apt lists, no pip and no build tools", () => {
+        // One container for all the looks: each prints what it finds, which should be nothing.
+        const looks: Record<string, string> = {
+            debs: "find / -xdev -name '*.deb'",
+            aptLists: "ls -A /var/lib/apt/lists",
+            pipInPackage: `dpkg -L ${name} | grep -E '/(pip|setuptools|wheel)/'`,
+            pipAnywhere: "find / -xdev -type d -name pip -path '*-packages/*' -prune",
+            tools: "for tool in pip pip3 gcc cc make curl; do command -v $tool; done",
+            // dpkg knows python3-dev (python3 names it), as not installed.
+            packages: "dpkg-query -W -f '${db:Status-Status} ${Package}\\n' python3-pip python3-dev python3-venv build-essential | grep '^installed'",
+        };
+        const script = Object.entries(looks).map(([look, command]) => `printf '%s=%s\\n' ${look} "$(${command} 2>&1 | tr '\\n' ' ')"`).join("; ");
+        const found = Object.fromEntries(inImage(script).trim().split("\n").map((line) => line.split(/=(.*)/).slice(0, 2)));
+        assert.deepEqual(found, Object.fromEntries(Object.keys(looks).map((look) => [look, ""])));
+    });
+
+    it("is called healthy by its own HEALTHCHECK within one interval", async () => {
+        await waitForHealthy(container.id, 10_000);
+    });
+
+    it("refuses, naming the expected sha256, a .deb whose bytes are not the release's", () => {
+        const tampered = path.join(scratch, "tampered.deb");
+        fs.writeFileSync(tampered, Buffer.concat([fs.readFileSync(deb), Buffer.from("\n")]));
+        assert.throws(() => buildImage(manifest, tampered, port), (error: Error) => {
+            assert.match(error.message, new RegExp(`holodeck-image: error: ${manifest.file.replace(/[.+]/g, "\\$&")} does not match the sha256 in the release manifest \\(expected ${manifest.sha256}\\)`));
+            return true;
+        });
+    });
+
+    it("stops at once on docker stop: tini hands SIGTERM to the service", async () => {
+        const started = Date.now();
+        await container.stop();
+        assert.ok(Date.now() - started < 5_000, `docker stop took ${Date.now() - started} ms: the service ignored SIGTERM until Docker killed it`);
+    });
+});
+
+describe("the Dockerfile of a release", () => {
+    const args: DockerfileArgs = {
+        baseImage: "holodeck/debian:bookworm-minbase", debFile: "app_1.0+git20260102.abcdef0_amd64.deb", sha256: "ab".repeat(32),
+        packageName: "app", version: "1.0+git20260102.abcdef0", commit: "c0".repeat(20), port: 8080,
+        command: ["/opt/venvs/app/bin/app", "--port", "8080"], configPath: "/etc/holodeck/app/config.ini",
+    };
+
+    it("is the same text for the same release, and checks the sha256 before apt installs anything", () => {
+        const dockerfile = renderDockerfile(args);
+        assert.equal(renderDockerfile({ ...args }), dockerfile);
+        const check = dockerfile.indexOf(`echo '${args.sha256}  /tmp/${args.debFile}' | sha256sum --check --strict`);
+        assert.ok(check > 0 && check < dockerfile.indexOf("apt-get update"), dockerfile);
+        assert.match(dockerfile, new RegExp(`expected ${args.sha256}`));
+        assert.match(dockerfile, /^USER app$/m);
+        assert.match(dockerfile, /^CMD \["\/opt\/venvs\/app\/bin\/app","--port","8080"\]$/m);
+        assert.match(dockerfile, /^HEALTHCHECK --interval=5s .*http:\/\/127\.0\.0\.1:8080\/health/m);
+    });
+
+    it("resolves the service's console script in the venv, and refuses input it cannot quote", () => {
+        assert.deepEqual(serviceCommand({ name: "app", prefix: "/opt/venvs/app", service: "app --host 0.0.0.0" }), ["/opt/venvs/app/bin/app", "--host", "0.0.0.0"]);
+        assert.throws(() => serviceCommand({ name: "app", prefix: "/opt/venvs/app", service: "app --greeting 'hi there'" }), /uses quotes/);
+        assert.throws(() => serviceCommand({ name: "app", prefix: "/opt/venvs/app", service: null }), /has no service/);
+        assert.throws(() => renderDockerfile({ ...args, sha256: "ab" }), /sha256 "ab" does not match/);
+        assert.throws(() => renderDockerfile({ ...args, debFile: "app$(id).deb" }), /debFile/);
+    });
+});
