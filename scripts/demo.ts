@@ -36,7 +36,7 @@ function isInstalled(pkg: string): boolean {
     return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.includes("installed");
 }
 
-/** Today's demo: the .deb installed with dpkg on this machine, run as its service user, purged. */
+/** Without --docker: the .deb installed with dpkg on this machine, run as its service user, purged. */
 async function onThisMachine(manifest: Manifest, deb: string): Promise<void> {
     let installed = false;
     try {
