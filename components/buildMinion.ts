@@ -72,11 +72,12 @@ export class BuildMinion extends pulumi.ComponentResource {
         this.publicAddress = host.publicAddress;
         const connection = host.connection;
 
-        const scripts = ["holodeck-build", "holodeck-publish"].map((script) => new command.remote.CopyToRemote(`${name}-${script}`, {
+        const scriptHashes = ["holodeck-build", "holodeck-publish"].map((script) => [script, fileHash(path.join(builderDir, script))]);
+        const scripts = scriptHashes.map(([script, hash]) => new command.remote.CopyToRemote(`${name}-${script}`, {
             connection,
             source: new pulumi.asset.FileAsset(path.join(builderDir, script)),
             remotePath: `/home/${args.sshUser}/${script}`,
-            triggers: [fileHash(path.join(builderDir, script)), host.server.id],
+            triggers: [hash, host.server.id],
         }, { ...parent, dependsOn: [host.ready] }));
 
         const build = new command.remote.Command(`${name}-build`, {
@@ -84,7 +85,7 @@ export class BuildMinion extends pulumi.ComponentResource {
             create: pulumi.output(args.containerUrl).apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
             // The credential goes in on stdin: never in the command line, the environment or a file.
             stdin: pulumi.secret(pulumi.output(args.uploadCredential).apply((credential) => `${credential.id}\n${credential.secret}\n`)),
-            triggers: [args.build.commit, fileHash(path.join(builderDir, "holodeck-build")), fileHash(path.join(builderDir, "holodeck-publish"))],
+            triggers: [args.build.commit, ...scriptHashes.map(([, hash]) => hash)],
         }, { ...parent, dependsOn: scripts });
         this.manifest = build.stdout.apply(parseManifest);
 

@@ -41,6 +41,11 @@ export function commitDirectory(source: string, repoDir: string, date = "2026-01
     return run("git", ["rev-parse", "HEAD"], { cwd: repoDir }).trim();
 }
 
+/** Whether the Debian package `pkg` is installed on this machine. */
+export function isInstalled(pkg: string): boolean {
+    return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.includes("installed");
+}
+
 /** Runs holodeck-build with `args`; progress goes to `stderr` ("inherit" streams it live). */
 export function runHolodeckBuild(
     args: string[],

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { saltDir } from "../components/saltStateTree";
 import { repoRoot } from "./paths";
+import { ReleasePillarArgs, renderReleasePillar } from "./salt";
 
 export interface SaltContext {
     readonly pillar?: unknown;
@@ -23,4 +24,9 @@ export function renderSalt(file: string, context: SaltContext): { text: string; 
 /** A release's pillar as Salt reads it (YAML 1.1). */
 export function pillarData(pillarText: string): unknown {
     return parse(pillarText, { version: "1.1" });
+}
+
+/** The config.ini the holodeck state renders on a server of the release `release` describes. */
+export function renderConfigIni(release: ReleasePillarArgs): string {
+    return renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(renderReleasePillar(release)) }).text;
 }

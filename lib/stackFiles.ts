@@ -20,6 +20,11 @@ export function stackConfig(stack: string): Record<string, string> {
     return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
+/** Pulumi.<stack>.yaml's holodeck:appConfig, the app's settings in that environment. */
+export function stackAppConfig(stack: string): Record<string, string> {
+    return JSON.parse(stackConfig(stack)["holodeck:appConfig"] ?? "{}") as Record<string, string>;
+}
+
 /** For prod: what a passing test stack exports for `commit`, made up. */
 export function promotionStandIn(config: Record<string, string>, commit: string): OfflineCloud {
     const sha256 = createHash("sha256").update(`stand-in ${commit}`).digest("hex");

@@ -2,7 +2,6 @@
 // repository, build its .deb with HoloMaker, install it with dpkg on this machine's real root,
 // run it as its service user, check /health, print the manifest, then purge everything.
 // With --docker, the .deb goes into a Docker image instead, run with the test stack's config.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,10 +9,9 @@ import {
     buildImage, dockerUnavailable, ensureBaseImage, imageTag, inspectImage, removeImage, runContainer, waitForHealthy, writeImageConfig,
 } from "../lib/dockerImage";
 import { Manifest } from "../lib/holoMaker";
-import { buildRelease, commitDirectory, debianWheels, fetchHealth, run, sampleAppDir, startService } from "../lib/localRelease";
-import { renderReleasePillar } from "../lib/salt";
-import { stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "../lib/saltRender";
+import { buildRelease, commitDirectory, debianWheels, fetchHealth, isInstalled, run, sampleAppDir, startService } from "../lib/localRelease";
+import { stackAppConfig } from "../lib/stackFiles";
+import { renderConfigIni } from "../lib/saltRender";
 
 const packageName = "holodeck-hello";
 
@@ -31,10 +29,6 @@ const port = 8000;
 const steps = inDocker ? 7 : 5;
 let step = 0;
 const progress = (text: string) => console.error(`demo: [${++step}/${steps}] ${text}`);
-
-function isInstalled(pkg: string): boolean {
-    return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.includes("installed");
-}
 
 /** Without --docker: the .deb installed with dpkg on this machine, run as its service user, purged. */
 async function onThisMachine(manifest: Manifest, deb: string): Promise<void> {
@@ -74,14 +68,14 @@ async function inDockerImage(manifest: Manifest, deb: string, scratch: string): 
     progress(`building image ${imageTag(manifest)} from ${manifest.file} (apt fetches its Depends from the Debian mirror)`);
     const image = buildImage(manifest, deb, port);
     try {
-        const greeting = (JSON.parse(stackConfig("test")["holodeck:appConfig"]) as Record<string, string>).greeting;
+        const { greeting } = stackAppConfig("test");
         progress(`running it with the test stack's config (greeting ${JSON.stringify(greeting)}) mounted read-only`);
-        const pillar = renderReleasePillar({
+        const configText = renderConfigIni({
             app: packageName, releaseId: manifest.sha256.slice(0, 12), version: manifest.version, sha256: manifest.sha256,
             url: `file://${deb}`, config: { greeting }, secrets: {},
         });
         const configFile = path.join(scratch, "config.ini");
-        writeImageConfig(image, configFile, renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillar) }).text);
+        writeImageConfig(image, configFile, configText);
         const container = await runContainer(image, configFile);
         try {
             progress(`checking ${container.url}/health and ${container.url}/`);

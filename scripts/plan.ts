@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     } catch (error) {
         fail((error as Error).message);
     }
+    const stackFileCommit = config["holodeck:commit"];
     if (args.commit) config["holodeck:commit"] = args.commit;
     const promoting = config["holodeck:artifactSource"] === "promote";
     const standInCommit = args.commit ?? "5ca1ab1e0ddba11c0ffee5ca1ab1e0ddba11c0ff";
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${path.relative(process.cwd(), path.join(out, "plan.json"))} and ${rendered} files in ${path.relative(process.cwd(), path.join(out, "rendered"))}/`);
 
     if (args.commit && !promoting) {
-        const stackCommit = stackConfig(args.stack)["holodeck:commit"] ?? "";
+        const stackCommit = stackFileCommit ?? "";
         const baseline = /^[0-9a-f]{40}$/.test(stackCommit) && !/^0+$/.test(stackCommit) && stackCommit !== args.commit
             ? { commit: stackCommit, label: `the stack's commit ${stackCommit.slice(0, 12)}` }
             : { commit: createHash("sha1").update(args.commit).digest("hex"), label: "another commit (a stand-in: the stack file has none)" };

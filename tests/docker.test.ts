@@ -23,9 +23,8 @@ import {
 } from "../lib/dockerImage";
 import { Manifest } from "../lib/holoMaker";
 import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../lib/localRelease";
-import { renderReleasePillar } from "../lib/salt";
-import { stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "../lib/saltRender";
+import { stackAppConfig } from "../lib/stackFiles";
+import { renderConfigIni } from "../lib/saltRender";
 
 // Not the demo's holodeck-hello, so the two never share an image tag.
 const name = "holodeck-hello-docker";
@@ -70,13 +69,13 @@ describe("the Docker image of a release", function () {
         cleanups.push(() => removeImage(image));
 
         // The config the holodeck Salt state renders for the test stack.
-        greeting = JSON.parse(stackConfig("test")["holodeck:appConfig"]).greeting as string;
-        const pillar = renderReleasePillar({
+        greeting = stackAppConfig("test").greeting;
+        const configText = renderConfigIni({
             app: name, releaseId: manifest.sha256.slice(0, 12), version: manifest.version, sha256: manifest.sha256,
             url: "https://swift.invalid/x.deb", config: { greeting }, secrets: { api_token: "t0ps3cret" },
         });
         const configFile = path.join(scratch, "config.ini");
-        writeImageConfig(image, configFile, renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillar) }).text);
+        writeImageConfig(image, configFile, configText);
         container = await runContainer(image, configFile);
         cleanups.push(() => container.stop());
     });

@@ -11,15 +11,15 @@ import {
     debianWheels,
     fetchHealth,
     holodeckBuild,
+    isInstalled,
     run,
     runHolodeckBuild,
     sampleAppDir,
     startService,
 } from "../lib/localRelease";
 import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
-import { renderReleasePillar } from "../lib/salt";
-import { stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "../lib/saltRender";
+import { stackAppConfig } from "../lib/stackFiles";
+import { renderConfigIni } from "../lib/saltRender";
 
 const python = "/usr/bin/python3";
 
@@ -28,10 +28,6 @@ function writeFiles(dir: string, files: Record<string, string>): void {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.writeFileSync(path.join(dir, file), content);
     }
-}
-
-function isInstalled(pkg: string): boolean {
-    return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.includes("installed");
 }
 
 function purge(pkg: string): void {
@@ -143,15 +139,15 @@ describe("holodeck-build", function () {
 
             // The rehearsal of Salt's part: the config the holodeck state renders for the test
             // stack, next to the installed release, is what the app serves.
-            const greeting = JSON.parse(stackConfig("test")["holodeck:appConfig"]).greeting as string;
-            const pillar = renderReleasePillar({
+            const { greeting } = stackAppConfig("test");
+            const configText = renderConfigIni({
                 app: name, releaseId: "0123456789ab", version: manifest.version, sha256: manifest.sha256, url: "https://swift.invalid/x.deb",
                 config: { greeting }, secrets: { api_token: "t0ps3cret" },
             });
             const configDir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-config-"));
             fs.chmodSync(configDir, 0o755);
             const configFile = path.join(configDir, "config.ini");
-            fs.writeFileSync(configFile, renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillar) }).text);
+            fs.writeFileSync(configFile, configText);
             fs.chownSync(configFile, 0, Number(run("id", ["-g", name]).trim()));
             fs.chmodSync(configFile, 0o640);
             const configured = await startService("setpriv", [
