@@ -8,13 +8,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Manifest, shellQuote } from "./holoMaker";
 import { run, RunningService } from "./localRelease";
-import { repoRoot } from "./paths";
+import { builderDir, repoRoot } from "./paths";
 
 /** Debian's Docker client: the `docker` first on PATH on these machines is another one. */
 export const dockerClient = "/usr/bin/docker";
 /** The base image scripts/base-image.sh makes: debootstrap's minbase of Debian 12. */
 export const defaultBaseImage = "holodeck/debian:bookworm-minbase";
 const baseImageScript = path.join(repoRoot, "scripts", "base-image.sh");
+const imageScript = path.join(builderDir, "holodeck-image");
 
 // Docker 20.10 has no --start-interval: the interval is also how soon a new container is healthy.
 const healthcheck = "--interval=5s --timeout=3s --start-period=10s --retries=3";
@@ -41,6 +42,10 @@ export interface DockerfileArgs {
     readonly command: readonly string[];
     /** Where the service reads its INI configuration ($HOLODECK_CONFIG), mounted at run time. */
     readonly configPath: string;
+    /** Distribution the .deb was built on (os-release ID): the base image must be the same. */
+    readonly osId: string;
+    /** Its version (os-release VERSION_ID). */
+    readonly osVersion: string;
 }
 
 function check(field: string, value: string, pattern: RegExp): void {
@@ -63,11 +68,15 @@ export function renderDockerfile(args: DockerfileArgs): string {
     check("version", args.version, /^[0-9][A-Za-z0-9.+~:-]*$/);
     check("commit", args.commit, /^[0-9a-f]{40}$/);
     check("configPath", args.configPath, /^\/[A-Za-z0-9._/+-]+$/);
+    check("osId", args.osId, /^[a-z0-9._-]+$/);
+    check("osVersion", args.osVersion, /^[A-Za-z0-9._-]*$/);
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`renderDockerfile: port ${args.port} is not a TCP port`);
     if (!args.command[0]?.startsWith("/")) throw new Error("renderDockerfile: command must start with the console script's absolute path");
 
     const deb = `/tmp/${args.debFile}`;
     const mismatch = `${errorPrefix}${args.debFile} does not match the sha256 in the release manifest (expected ${args.sha256}): refusing to install it`;
+    const builtFor = `${args.osId} ${args.osVersion}`.trim();
+    const wrongBase = `${errorPrefix}${args.baseImage} is not ${builtFor}, the distribution ${args.debFile} was built on: use a ${builtFor} base image`;
     const probe = `import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:${args.port}/health', timeout=2).status != 200)`;
     const labels: [string, string][] = [
         ["org.opencontainers.image.title", args.packageName],
@@ -80,7 +89,10 @@ export function renderDockerfile(args: DockerfileArgs): string {
         `# ${args.packageName} ${args.version}: the Holodeck release's .deb, exactly, built from commit ${args.commit}.`,
         `FROM ${args.baseImage}`,
         `RUN --mount=type=bind,source=${args.debFile},target=${deb} \\`,
-        `    { echo ${shellQuote(`${args.sha256}  ${deb}`)} | sha256sum --check --strict \\`,
+        // The .deb's Depends name the Python of the distribution it was built on.
+        `    { . /etc/os-release && [ "$ID" = ${args.osId} ] && [ "\${VERSION_ID:-}" = ${shellQuote(args.osVersion)} ] \\`,
+        `      || { echo ${shellQuote(wrongBase)} >&2; exit 1; }; } \\`,
+        `    && { echo ${shellQuote(`${args.sha256}  ${deb}`)} | sha256sum --check --strict \\`,
         `      || { echo ${shellQuote(mismatch)} >&2; exit 1; }; } \\`,
         "    && apt-get update \\",
         `    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini ${shellQuote(deb)} \\`,
@@ -122,12 +134,16 @@ export function imageArgs(manifest: Manifest, port: number, baseImage = defaultB
     return {
         baseImage, debFile: manifest.file, sha256: manifest.sha256, packageName: manifest.name, version: manifest.version,
         commit: manifest.commit, port, command: serviceCommand(manifest), configPath: configPath(manifest.name),
+        osId: manifest.osId, osVersion: manifest.osVersion,
     };
 }
 
-/** The image's tag: the package name, and its version with what Docker tags lack ('+', '~', ':') as '_'. */
-export function imageTag(manifest: Pick<Manifest, "name" | "version">): string {
-    return `${manifest.name}:${manifest.version.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+/**
+ * The image's REPOSITORY:TAG: the package name unless a repository is given, and the version
+ * with what Docker tags lack ('+', '~', ':') as '_'.
+ */
+export function imageTag(manifest: Pick<Manifest, "name" | "version">, repository: string = manifest.name): string {
+    return `${repository}:${manifest.version.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
 }
 
 function docker(args: string[]): string {
@@ -150,33 +166,64 @@ export function ensureBaseImage(stderr: "pipe" | "inherit" = "pipe"): void {
     if (result.status !== 0) throw new Error(`scripts/base-image.sh failed (${result.status ?? result.signal})${result.stderr ? `:\n${result.stderr}` : ""}`);
 }
 
+/** What builder/holodeck-image prints last. */
+export interface BuiltImage {
+    /** The REPOSITORY:TAG it was built as. */
+    readonly image: string;
+    /** Local image id. */
+    readonly id: string;
+    /** With --push: the manifest digest in the registry, and REPOSITORY@DIGEST. */
+    readonly digest?: string;
+    readonly repoDigest?: string;
+}
+
+/** Parses holodeck-image's last line. */
+export function parseBuiltImage(stdout: string): BuiltImage {
+    const line = stdout.trim().split("\n").pop() ?? "";
+    let built: Partial<BuiltImage> = {};
+    try {
+        built = JSON.parse(line) as BuiltImage;
+    } catch {
+        // Reported below with the line itself.
+    }
+    if (typeof built.image !== "string" || !/^sha256:[0-9a-f]{64}$/.test(built.id ?? "")) {
+        throw new Error(`holodeck-image printed no image; its last line was: ${line.slice(0, 200)}`);
+    }
+    return built as BuiltImage;
+}
+
 /**
- * Builds the image of the release `manifest` describes from its .deb at `deb`, tags it with
- * {@link imageTag} and returns the image id. A failed build throws with the Dockerfile's own error
- * line (such as a sha256 mismatch) or else the end of the build's output.
+ * Builds the image of the release `manifest` describes from its .deb at `deb` with
+ * builder/holodeck-image (as the build minion does, without the push), tags it with
+ * {@link imageTag} and returns the image id. A failed build throws with the Dockerfile's own
+ * error line (such as a sha256 mismatch) or else the end of the build's output.
  */
 export function buildImage(manifest: Manifest, deb: string, port: number, baseImage = defaultBaseImage): string {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-image-"));
     try {
-        const context = path.join(scratch, "context");
-        fs.mkdirSync(context);
-        fs.copyFileSync(deb, path.join(context, manifest.file));
-        fs.writeFileSync(path.join(context, "Dockerfile"), renderDockerfile(imageArgs(manifest, port, baseImage)));
-        const idFile = path.join(scratch, "image-id");
-        // BuildKit for RUN --mount; Docker 20.10 uses it only when asked.
-        const build = spawnSync(dockerClient, ["build", "--progress=plain", "--iidfile", idFile, "--tag", imageTag(manifest), context], {
-            encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "1" }, maxBuffer: 64 * 1024 * 1024,
+        // holodeck-image finds the .deb beside its manifest.
+        const manifestFile = path.join(scratch, `${manifest.file}.json`);
+        fs.copyFileSync(deb, path.join(scratch, manifest.file));
+        fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+        const dockerfile = path.join(scratch, "Dockerfile");
+        fs.writeFileSync(dockerfile, renderDockerfile(imageArgs(manifest, port, baseImage)));
+        const build = spawnSync(imageScript, ["--manifest", manifestFile, "--dockerfile", dockerfile, "--image", imageTag(manifest)], {
+            // Debian's docker (and python3) first, as on the build minion.
+            encoding: "utf8", env: { ...process.env, PATH: `${path.dirname(dockerClient)}:${process.env.PATH}` }, maxBuffer: 64 * 1024 * 1024,
         });
-        if (build.status !== 0) {
-            // Plain progress prefixes a step's output with "#<step> <seconds> ".
-            const lines = `${build.stdout}${build.stderr}`.trim().split("\n").map((line) => line.replace(/^#\d+ \d+\.\d+ /, ""));
-            const ours = lines.filter((line) => line.startsWith(errorPrefix));
-            throw new Error(`docker build of ${manifest.file} failed:\n${(ours.length ? ours : lines.slice(-15)).join("\n")}`);
-        }
-        return fs.readFileSync(idFile, "utf8").trim();
+        if (build.status !== 0) throw new Error(`docker build of ${manifest.file} failed:\n${buildErrors(build.stderr)}`);
+        return parseBuiltImage(build.stdout).id;
     } finally {
         fs.rmSync(scratch, { recursive: true, force: true });
     }
+}
+
+/** The Dockerfile's own error lines in a build's output, or else its last lines. */
+export function buildErrors(output: string): string {
+    // Plain progress prefixes a step's output with "#<step> <seconds> ".
+    const lines = output.trim().split("\n").map((line) => line.replace(/^#\d+ \d+\.\d+ /, ""));
+    const ours = lines.filter((line) => line.startsWith(errorPrefix));
+    return (ours.length ? ours : lines.slice(-15)).join("\n");
 }
 
 /** The parts of `docker image inspect`'s Config the tests and the demo read. */

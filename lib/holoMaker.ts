@@ -23,6 +23,10 @@ export interface Manifest {
     service: string | null;
     withPip: boolean;
     builder: string;
+    /** ID of the distribution it was built on (os-release ID, e.g. debian, ubuntu). */
+    osId: string;
+    /** Its version (os-release VERSION_ID, e.g. 12, 24.04); "" on rolling releases. */
+    osVersion: string;
 }
 
 /** Quotes one word for a POSIX shell. */

@@ -2,6 +2,8 @@
 // image on the debootstrapped base, run with the config Salt would render, asked over HTTP.
 // Needs a Docker engine; without one the suite is skipped, loudly.
 import * as assert from "node:assert/strict";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +14,10 @@ import {
     DockerfileArgs,
     dockerUnavailable,
     ensureBaseImage,
+    imageArgs,
+    imageTag,
     inspectImage,
+    parseBuiltImage,
     removeImage,
     renderDockerfile,
     RunningContainer,
@@ -24,7 +29,19 @@ import {
 import { Manifest } from "../lib/holoMaker";
 import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../lib/localRelease";
 import { stackAppConfig } from "../lib/stackFiles";
+import { builderDir } from "../lib/paths";
 import { renderConfigIni } from "../lib/saltRender";
+
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
+}
 
 // Not the demo's holodeck-hello, so the two never share an image tag.
 const name = "holodeck-hello-docker";
@@ -149,6 +166,107 @@ describe("the Docker image of a release", function () {
         });
     });
 
+    it("refuses a base image of another distribution than the one the .deb was built on", () => {
+        assert.throws(() => buildImage({ ...manifest, osVersion: "13" }, deb, port), (error: Error) => {
+            assert.match(error.message, /holodeck-image: error: holodeck\/debian:bookworm-minbase is not debian 13, the distribution .* was built on: use a debian 13 base image/);
+            return true;
+        });
+    });
+
+    describe("pushed by holodeck-image to a registry that wants a login", function () {
+        const user = "holodeck-ci";
+        const password = "pushing-s3cret";
+        let registry: ChildProcess;
+        let address: string;
+        let scriptDir: string;
+
+        // The image script as the build minion runs it: Debian's docker first on PATH, its own TMPDIR and HOME.
+        const pushImage = (imageRef: string, stdin: string, extra: string[] = ["--username", user]) => {
+            const manifestFile = path.join(scriptDir, `${manifest.file}.json`);
+            return spawnSync(path.join(builderDir, "holodeck-image"), [
+                "--manifest", manifestFile, "--dockerfile", path.join(scriptDir, "Dockerfile"), "--image", imageRef, "--push", ...extra,
+            ], {
+                input: stdin, encoding: "utf8",
+                env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}`, TMPDIR: path.join(scriptDir, "tmp"), HOME: path.join(scriptDir, "home") },
+            });
+        };
+        /** The registry's answer for a manifest, asked with the test's login. */
+        const registryManifest = (repository: string, reference: string) => fetch(`http://${address}/v2/${repository}/manifests/${reference}`, {
+            headers: {
+                authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+                accept: "application/vnd.docker.distribution.manifest.v2+json",
+            },
+        });
+
+        before(async function () {
+            this.timeout(60_000);
+            const root = path.join(scratch, "registry");
+            scriptDir = path.join(scratch, "push");
+            for (const dir of [root, scriptDir, path.join(scriptDir, "tmp"), path.join(scriptDir, "home")]) fs.mkdirSync(dir, { recursive: true });
+            fs.copyFileSync(deb, path.join(scriptDir, manifest.file));
+            fs.writeFileSync(path.join(scriptDir, `${manifest.file}.json`), JSON.stringify(manifest));
+            fs.writeFileSync(path.join(scriptDir, "Dockerfile"), renderDockerfile(imageArgs(manifest, port)));
+            fs.writeFileSync(path.join(root, "htpasswd"), run("htpasswd", ["-Bbn", user, password]));
+            address = `127.0.0.1:${await freePort()}`;
+            fs.writeFileSync(path.join(root, "config.yml"), [
+                "version: 0.1", "log: {level: warn}", `storage: {filesystem: {rootdirectory: ${root}/data}}`,
+                `http: {addr: "${address}"}`, `auth: {htpasswd: {realm: holodeck-test, path: ${root}/htpasswd}}`, "",
+            ].join("\n"));
+            registry = spawn("docker-registry", ["serve", path.join(root, "config.yml")], { stdio: "ignore" });
+            cleanups.push(() => { registry.kill(); });
+            for (let tries = 0; ; tries++) {
+                const status = await fetch(`http://${address}/v2/`).then((response) => response.status, () => 0);
+                if (status === 401) break;
+                if (tries > 100) throw new Error(`docker-registry at ${address} did not answer (last: ${status})`);
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        });
+
+        it("pushes the image with the password from stdin and prints the registry's digest", async function () {
+            this.timeout(60_000);
+            const imageRef = imageTag(manifest, `${address}/holodeck/hello`);
+            cleanups.push(() => removeImage(imageRef));
+            const result = pushImage(imageRef, `${password}\n`);
+            assert.equal(result.status, 0, result.stderr);
+            const built = parseBuiltImage(result.stdout);
+            assert.match(built.digest ?? "", /^sha256:[0-9a-f]{64}$/);
+            assert.equal(built.repoDigest, `${address}/holodeck/hello@${built.digest}`);
+            const pushed = await registryManifest("holodeck/hello", imageRef.split(":").pop()!);
+            assert.equal(pushed.status, 200);
+            assert.equal(pushed.headers.get("docker-content-digest"), built.digest);
+            // The pushed image is the release's: its config carries the .deb's sha256.
+            const config = (await pushed.json()) as { config: { digest: string } };
+            const blob = await fetch(`http://${address}/v2/holodeck/hello/blobs/${config.config.digest}`, {
+                headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` },
+            });
+            assert.equal(((await blob.json()) as { config: { Labels: Record<string, string> } }).config.Labels["io.holodeck.deb.sha256"], manifest.sha256);
+            // The login lived in the script's scratch config: nothing left in TMPDIR or HOME.
+            assert.deepEqual(fs.readdirSync(path.join(scriptDir, "tmp")), []);
+            assert.deepEqual(fs.readdirSync(path.join(scriptDir, "home")), []);
+            assert.doesNotMatch(result.stdout + result.stderr, new RegExp(password));
+        });
+
+        it("fails, naming the registry and the config keys, when the login is refused; nothing is pushed", async function () {
+            this.timeout(60_000);
+            const imageRef = imageTag(manifest, `${address}/holodeck/refused`);
+            cleanups.push(() => removeImage(imageRef));
+            const result = pushImage(imageRef, "wrong-password\n");
+            assert.equal(result.status, 1, result.stderr);
+            assert.match(result.stderr, new RegExp(`holodeck-image: error: the registry ${address} refused the login of ${user} .*holodeck:registryPassword`));
+            assert.equal((await registryManifest("holodeck/refused", imageRef.split(":").pop()!)).status, 404);
+        });
+
+        it("refuses bad arguments before building anything", () => {
+            const noPassword = pushImage(imageTag(manifest, `${address}/holodeck/hello`), "");
+            assert.equal(noPassword.status, 2);
+            assert.match(noPassword.stderr, /--username given but no password on stdin/);
+            const digestRef = pushImage(`${address}/holodeck/hello@sha256:${"ab".repeat(32)}`, `${password}\n`);
+            assert.equal(digestRef.status, 2);
+            assert.match(digestRef.stderr, /--image '.*' must be REPOSITORY:TAG/);
+            assert.doesNotMatch(noPassword.stderr + digestRef.stderr, /building/);
+        });
+    });
+
     it("stops at once on docker stop: tini hands SIGTERM to the service", async () => {
         const started = Date.now();
         await container.stop();
@@ -160,7 +278,7 @@ describe("the Dockerfile of a release", () => {
     const args: DockerfileArgs = {
         baseImage: "holodeck/debian:bookworm-minbase", debFile: "app_1.0+git20260102.abcdef0_amd64.deb", sha256: "ab".repeat(32),
         packageName: "app", version: "1.0+git20260102.abcdef0", commit: "c0".repeat(20), port: 8080,
-        command: ["/opt/venvs/app/bin/app", "--port", "8080"], configPath: "/etc/holodeck/app/config.ini",
+        command: ["/opt/venvs/app/bin/app", "--port", "8080"], configPath: "/etc/holodeck/app/config.ini", osId: "debian", osVersion: "12",
     };
 
     it("is the same text for the same release, and checks the sha256 before apt installs anything", () => {
@@ -168,6 +286,8 @@ describe("the Dockerfile of a release", () => {
         assert.equal(renderDockerfile({ ...args }), dockerfile);
         const check = dockerfile.indexOf(`echo '${args.sha256}  /tmp/${args.debFile}' | sha256sum --check --strict`);
         assert.ok(check > 0 && check < dockerfile.indexOf("apt-get update"), dockerfile);
+        const distribution = dockerfile.indexOf(`[ "$ID" = debian ] && [ "\${VERSION_ID:-}" = 12 ]`);
+        assert.ok(distribution > 0 && distribution < dockerfile.indexOf("apt-get update"), dockerfile);
         assert.match(dockerfile, new RegExp(`expected ${args.sha256}`));
         assert.match(dockerfile, /^USER app$/m);
         assert.match(dockerfile, /^CMD \["\/opt\/venvs\/app\/bin\/app","--port","8080"\]$/m);
