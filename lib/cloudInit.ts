@@ -59,6 +59,8 @@ export interface AppServerUserDataArgs {
 export interface BuildMinionUserDataArgs {
     /** Debian packages to install (default {@link defaultBuildPackages}). */
     readonly packages?: readonly string[];
+    /** Also install the distribution's Docker engine, to build the release's image (default false). */
+    readonly docker?: boolean;
 }
 
 interface WriteFile {
@@ -194,8 +196,19 @@ export function renderAppServerUserData(args: AppServerUserDataArgs): string {
 
 /** User-data of the build minion: the packages HoloMaker needs, from the distribution. */
 export function renderBuildMinionUserData(args: BuildMinionUserDataArgs = {}): string {
-    return cloudConfig({ package_update: true, packages: [...(args.packages ?? defaultBuildPackages)] });
+    const packages = [...(args.packages ?? defaultBuildPackages)];
+    if (!args.docker) return cloudConfig({ package_update: true, packages });
+    return cloudConfig({
+        package_update: true,
+        packages: [...packages, "docker.io"],
+        // Docker 23 and later (Ubuntu's docker.io) builds with BuildKit only through the buildx
+        // plugin, a package of its own; Debian 12's 20.10 has BuildKit built in and no such package.
+        runcmd: [dockerBuildxInstall],
+    });
 }
+
+/** Installs docker-buildx where the distribution has it. */
+export const dockerBuildxInstall = "if apt-cache show docker-buildx >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get install -y docker-buildx; fi";
 
 function check(ok: boolean, problem: string): void {
     if (!ok) throw new Error(`cloud-init user-data: ${problem}`);

@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import {
     AppServerUserDataArgs,
     defaultBuildPackages,
+    dockerBuildxInstall,
     metadataGuardRules,
     metadataGuardUnit,
     novaUserDataLimit,
@@ -115,12 +116,13 @@ describe("cloud-init user-data", function () {
             "salt-master": renderSaltMasterUserData(masterArgs),
             "app-server": renderAppServerUserData(appArgs),
             "build-minion": renderBuildMinionUserData(),
+            "docker-build-minion": renderBuildMinionUserData({ docker: true }),
         };
     });
     after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
     describe("cloud-init schema", () => {
-        for (const name of ["salt-master", "app-server", "build-minion"]) {
+        for (const name of ["salt-master", "app-server", "build-minion", "docker-build-minion"]) {
             it(`finds the ${name} document valid`, () => {
                 const file = path.join(scratch, `${name}.yaml`);
                 fs.writeFileSync(file, documents[name]);
@@ -395,6 +397,20 @@ describe("cloud-init user-data", function () {
             assert.deepEqual(defaultBuildPackages, [
                 "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "dpkg-dev", "util-linux", "curl", "ca-certificates",
             ]);
+        });
+
+        it("adds the distribution's Docker engine, and buildx where it is a package of its own, to build images", () => {
+            assert.deepEqual(cloudConfig(documents["docker-build-minion"]), {
+                package_update: true, packages: [...defaultBuildPackages, "docker.io"], runcmd: [dockerBuildxInstall],
+            });
+        });
+
+        it("installs docker-buildx only where the distribution has it", () => {
+            const withPackage = spawnSync("bash", ["-c", dockerBuildxInstall.replace(/apt-cache show/, "true").replace(/apt-get install -y/, "echo would install")], { encoding: "utf8" });
+            assert.equal(withPackage.stdout.trim(), "would install docker-buildx");
+            // Debian 12 (this machine) has no docker-buildx package: nothing to do, and no failure.
+            const here = spawnSync("bash", ["-c", dockerBuildxInstall.replace(/apt-get install -y/, "echo would install")], { encoding: "utf8" });
+            assert.deepEqual([here.status, here.stdout], [0, ""]);
         });
 
         it("takes another package list", () => {
