@@ -27,10 +27,28 @@ export interface BuildSettings {
     readonly withPip: boolean;
 }
 
+/** The forms a release takes: the .deb always; with docker also an image that wraps it. */
+export type ArtifactFormat = "deb" | "docker";
+const artifactFormats: readonly ArtifactFormat[] = ["deb", "docker"];
+
+/** The Docker image the test stack builds on its build minion and pushes. */
+export interface ImageSettings {
+    /** Repository pushed to, without a tag: registry.example.com/team/app (Docker Hub: team/app). */
+    readonly repository: string;
+    /** Image the .deb is installed on; "" for the official image of the build minion's distribution. */
+    readonly baseImage: string;
+    /** Registry login; "" pushes without logging in (a registry that trusts the build minion). */
+    readonly username: string;
+    /** Its password or token: a Pulumi secret from the moment it is read. */
+    readonly password: pulumi.Output<string>;
+}
+
 /** The test stack builds its artifact from a commit. */
 export interface BuiltRelease {
     readonly kind: "build";
     readonly build: BuildSettings;
+    /** With artifactFormats [deb, docker]: the image to build and push too. */
+    readonly image?: ImageSettings;
 }
 
 /** The prod stack promotes the artifact another stack built and verified. */
@@ -40,6 +58,8 @@ export interface PromotedRelease {
     readonly fromStack: string;
     /** Commit the promoted artifact must have been built from; "" accepts what that stack verified. */
     readonly pinnedCommit: string;
+    /** With artifactFormats [deb, docker]: that stack must have pushed the release's image too. */
+    readonly image: boolean;
 }
 
 /** The OpenStack side: where and on what the servers run. */
@@ -218,6 +238,8 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     } else if (/^0+$/.test(commit)) problem("commit", "is still the placeholder of the stack file: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
 
     const build = parseBuild(read);
+    const formats = parseFormats(read);
+    const image = formats.includes("docker") ? parseImage(read, source === "build") : undefined;
     if (source === "build") {
         if (!build.repo) problem("appRepo", "is required to build: set it with `pulumi config set holodeck:appRepo https://host/org/app.git`");
         if (!commit) problem("commit", "is required to build: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
@@ -264,8 +286,8 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     if (read.problems.length > 0) throw new ConfigError(read.problems);
     return {
         release: source === "promote"
-            ? { kind: "promote", fromStack, pinnedCommit: commit }
-            : { kind: "build", build: { ...build, commit } },
+            ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
+            : { kind: "build", build: { ...build, commit }, ...(image ? { image } : {}) },
         cloud: { authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region") },
         infra: {
             imageId: imageId.toLowerCase(), flavor, masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
@@ -273,6 +295,50 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         },
         app,
     };
+}
+
+function parseFormats(read: Reader): ArtifactFormat[] {
+    const raw = read.text("artifactFormats", '["deb"]');
+    let formats: unknown;
+    try {
+        formats = JSON.parse(raw);
+    } catch {
+        formats = undefined;
+    }
+    if (!Array.isArray(formats) || !formats.every((format) => artifactFormats.includes(format))) {
+        read.problem("artifactFormats", `'${raw}' must be a list of ${artifactFormats.join(" and ")}, e.g. [deb, docker]`);
+        return ["deb"];
+    }
+    if (!formats.includes("deb")) read.problem("artifactFormats", "must include deb: the servers install the .deb, and the image wraps that very .deb");
+    return formats;
+}
+
+/** The image settings; where the image is not built (prod) they must be unset. */
+function parseImage(read: Reader, built: boolean): ImageSettings | undefined {
+    const text = read.text.bind(read);
+    const settings = { repository: text("imageRepository"), baseImage: text("imageBase"), username: text("registryUsername") };
+    const password = read.text("registryPassword");
+    if (!built) {
+        const set = [...Object.entries({ imageRepository: settings.repository, imageBase: settings.baseImage, registryUsername: settings.username, registryPassword: password })]
+            .filter(([, value]) => value).map(([key]) => key);
+        for (const key of set) read.problem(key, "is for the stack that builds the image: a promoting stack takes the other stack's image by its digest; remove it");
+        return undefined;
+    }
+    if (!settings.repository) {
+        read.problem("imageRepository", "is required when artifactFormats has docker: set it with `pulumi config set holodeck:imageRepository registry.example.com/team/app`");
+    } else if (/:[^/]*$/.test(settings.repository.replace(/^[^/]*\//, "")) || settings.repository.includes("@")) {
+        read.problem("imageRepository", `'${settings.repository}' must name a repository without a tag or digest: Holodeck tags each release with its version`);
+    } else if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(settings.repository)) {
+        read.problem("imageRepository", `'${settings.repository}' is not a repository name (lowercase, e.g. registry.example.com/team/app or team/app)`);
+    }
+    if (settings.baseImage && !/^[a-z0-9][a-z0-9._/:@-]*$/.test(settings.baseImage)) {
+        read.problem("imageBase", `'${settings.baseImage}' is not an image reference (e.g. debian:12-slim, or pinned: debian:12-slim@sha256:...)`);
+    }
+    if (Boolean(settings.username) !== Boolean(password)) {
+        read.problem(settings.username ? "registryPassword" : "registryUsername", "must be set together with "
+            + (settings.username ? "holodeck:registryUsername: `pulumi config set --secret holodeck:registryPassword`" : "holodeck:registryPassword: `pulumi config set holodeck:registryUsername USER`"));
+    }
+    return { ...settings, password: pulumi.secret(password) };
 }
 
 /** The build settings (all optional here: the test stack requires appRepo and commit above). */
@@ -324,11 +390,14 @@ const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
     "pipIndexUrl", "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
     "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
-    "healthTimeoutSeconds",
+    "healthTimeoutSeconds", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];
 const providerKeys = ["authUrl", "region"];
-/** Maps, which a Pulumi.yaml schema cannot type: read from stack config, validated here. */
-const settingsKeys = ["appConfig", "appSecrets"];
+/**
+ * Read as raw text: maps, which a Pulumi.yaml schema cannot type, and a secret (without
+ * Config.get's warning for secrets: parseConfig wraps them).
+ */
+const rawKeys = ["appConfig", "appSecrets", "registryPassword"];
 
 /** Reads and validates this stack's configuration (and the OpenStack provider's keys it uses). */
 export function loadConfig(): HolodeckConfig {
@@ -336,8 +405,7 @@ export function loadConfig(): HolodeckConfig {
     const provider = new pulumi.Config("openstack");
     return parseConfig(Object.fromEntries([
         ...keys.map((key) => [key, config.get(key)]),
-        // The raw text, read without Config.get's warning for secrets: parseConfig wraps it.
-        ...settingsKeys.map((key) => [key, pulumi.runtime.getConfig(`${namespace}:${key}`)]),
+        ...rawKeys.map((key) => [key, pulumi.runtime.getConfig(`${namespace}:${key}`)]),
         ...providerKeys.map((key) => [`openstack:${key}`, provider.get(key)]),
     ]));
 }

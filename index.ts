@@ -23,6 +23,7 @@ async function promotedRelease(release: PromotedRelease): Promise<Release> {
         artifact.value ?? artifact.secretValue,
         verification.value ?? verification.secretValue,
         release.pinnedCommit,
+        release.image,
     );
 }
 
@@ -70,8 +71,10 @@ export = async () => {
             containerUrl: store.containerUrl,
             authUrl: store.authUrl,
             uploadCredential: store.uploadCredential,
+            image: config.release.image,
+            appPort: app.port,
         });
-        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl("artifact-url", minion.manifest.file) });
+        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl("artifact-url", minion.manifest.file), image: minion.image });
     } else {
         artifact = new Artifact("artifact", { promoted: promoted! });
     }
@@ -117,7 +120,7 @@ export = async () => {
         masterPrivateAddress: master.privateAddress,
         artifact: {
             commit: artifact.commit, version: artifact.version, projectVersion: artifact.projectVersion, packageName: artifact.packageName,
-            sha256: artifact.sha256, url: artifact.url,
+            sha256: artifact.sha256, url: artifact.url, ...(artifact.image ? { image: artifact.image } : {}),
         },
         releaseId: release,
         serverAddresses: servers.addresses,

@@ -16,6 +16,18 @@ export interface Release {
     readonly url: string;
     /** Debian package name. */
     readonly packageName: string;
+    /** The Docker image that wraps the .deb, where the release has that form. */
+    readonly image?: PushedImage;
+}
+
+/** A release's Docker image as the registry holds it. */
+export interface PushedImage {
+    /** REPOSITORY:TAG it was pushed as (a tag can move: deploy by repoDigest). */
+    readonly image: string;
+    /** Manifest digest in the registry: sha256:... */
+    readonly digest: string;
+    /** REPOSITORY@DIGEST: the reference that always names these bytes. */
+    readonly repoDigest: string;
 }
 
 /**
@@ -41,7 +53,7 @@ export interface Verification {
  * for that very sha256, and from the pinned commit when prod pins one. Throws with what the
  * other stack reported and how to fix it.
  */
-export function checkPromotion(fromStack: string, artifact: unknown, verification: unknown, pinnedCommit: string): Release {
+export function checkPromotion(fromStack: string, artifact: unknown, verification: unknown, pinnedCommit: string, wantImage = false): Release {
     const release = artifact as Partial<Release> | undefined;
     if (!release) throw new Error(`stack ${fromStack} exports no artifact to promote: run \`pulumi up\` there first (or set holodeck:promoteFrom)`);
     const fields: (keyof Release)[] = ["commit", "version", "projectVersion", "sha256", "url", "packageName"];
@@ -63,12 +75,20 @@ export function checkPromotion(fromStack: string, artifact: unknown, verificatio
             + "deploy the pinned commit to the test stack first, or update the pin",
         );
     }
-    return release as Release;
+    const { image, ...deb } = release as Release;
+    if (!wantImage) return deb;
+    if (typeof image?.repoDigest !== "string" || !/@sha256:[0-9a-f]{64}$/.test(image.repoDigest) || !image.repoDigest.endsWith(`@${image.digest}`)) {
+        throw new Error(
+            `refusing to promote: holodeck:artifactFormats has docker, but stack ${fromStack} exports no pushed image for artifact ${release.sha256}; `
+            + "add docker to that stack's holodeck:artifactFormats (with holodeck:imageRepository) and update it, or remove docker here",
+        );
+    }
+    return { ...deb, image: { image: image.image, digest: image.digest, repoDigest: image.repoDigest } };
 }
 
 export type ArtifactArgs =
-    /** Built by this stack's build minion, downloadable at `url`. */
-    | { readonly manifest: pulumi.Input<Manifest>; readonly url: pulumi.Input<string> }
+    /** Built by this stack's build minion, downloadable at `url`, with its image where one was pushed. */
+    | { readonly manifest: pulumi.Input<Manifest>; readonly url: pulumi.Input<string>; readonly image?: pulumi.Output<PushedImage> }
     /** Verified by another stack and checked with `checkPromotion`. */
     | { readonly promoted: Release };
 
@@ -81,6 +101,8 @@ export class Artifact extends pulumi.ComponentResource {
     /** Download URL: a secret, since a temporary URL is a bearer credential. */
     readonly url: pulumi.Output<string>;
     readonly packageName: pulumi.Output<string>;
+    /** The Docker image of the release, where it has that form. */
+    readonly image?: pulumi.Output<PushedImage>;
 
     constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:Artifact", name, {}, opts);
@@ -99,6 +121,8 @@ export class Artifact extends pulumi.ComponentResource {
         this.sha256 = release.sha256;
         this.packageName = release.packageName;
         this.url = pulumi.secret("promoted" in args ? args.promoted.url : args.url);
-        this.registerOutputs({ commit: this.commit, version: this.version, sha256: this.sha256, url: this.url });
+        const image = "promoted" in args ? args.promoted.image : args.image;
+        if (image) this.image = pulumi.output(image);
+        this.registerOutputs({ commit: this.commit, version: this.version, sha256: this.sha256, url: this.url, image: this.image });
     }
 }

@@ -3,10 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuildSettings } from "../config";
+import { BuildSettings, ImageSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
+import { imageArgs, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
 import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
+import { PushedImage } from "./artifact";
 import { HostArgs, ManagedServer } from "./managedServer";
 
 const releaseDir = "/var/lib/holodeck/releases";
@@ -20,6 +22,10 @@ export interface BuildMinionArgs extends HostArgs {
     readonly authUrl: string;
     /** Application credential allowed to PUT into the container (secret). */
     readonly uploadCredential: pulumi.Input<{ id: string; secret: string }>;
+    /** Also build the release's Docker image and push it (artifactFormats has docker). */
+    readonly image?: ImageSettings;
+    /** Port the app listens on: the image exposes it and its HEALTHCHECK asks it. */
+    readonly appPort: number;
 }
 
 /** The shell script the minion runs per commit: build, publish, print the manifest last. */
@@ -30,6 +36,28 @@ export function buildScript(build: BuildSettings, containerUrl: string, authUrl:
         "sudo install -m 0755 \"$HOME/holodeck-build\" \"$HOME/holodeck-publish\" /usr/local/bin/",
         `manifest=$(sudo ${holodeckBuildCommand(build, builder, releaseDir)} | tail -n 1)`,
         `/usr/local/bin/holodeck-publish --manifest "$manifest" --container-url ${shellQuote(containerUrl)} --auth-url ${shellQuote(authUrl)}`,
+    ].join("\n");
+}
+
+const dockerfileDelimiter = "HOLODECK_DOCKERFILE_EOF";
+
+/**
+ * The shell script the minion runs per release image: the Dockerfile rendered here goes in by
+ * heredoc, holodeck-image builds it beside the release's .deb and pushes it, the registry
+ * password (if any) on stdin; it prints the pushed image last.
+ */
+export function imageScript(manifest: Manifest, dockerfile: string, image: string, username: string): string {
+    if (dockerfile.split("\n").includes(dockerfileDelimiter)) throw new Error(`the Dockerfile contains the line ${dockerfileDelimiter}`);
+    const flags = ["--manifest", `${releaseDir}/${manifest.file}.json`, "--image", image, "--push", ...(username ? ["--username", username] : [])];
+    return [
+        "set -euo pipefail",
+        "sudo install -m 0755 \"$HOME/holodeck-image\" /usr/local/bin/",
+        "dockerfile=$(mktemp)",
+        "trap 'rm -f \"$dockerfile\"' EXIT",
+        `cat >"$dockerfile" <<'${dockerfileDelimiter}'`,
+        dockerfile.endsWith("\n") ? dockerfile.slice(0, -1) : dockerfile,
+        dockerfileDelimiter,
+        `sudo /usr/local/bin/holodeck-image --dockerfile "$dockerfile" ${flags.map(shellQuote).join(" ")}`,
     ].join("\n");
 }
 
@@ -59,20 +87,24 @@ export class BuildMinion extends pulumi.ComponentResource {
     readonly manifest: pulumi.Output<Manifest>;
     /** Floating IP Pulumi reaches it on for SSH. */
     readonly publicAddress: pulumi.Output<string>;
+    /** The release's Docker image as pushed, when one was asked for. */
+    readonly image?: pulumi.Output<PushedImage>;
 
     constructor(name: string, args: BuildMinionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:BuildMinion", name, {}, opts);
         const parent = { parent: this };
 
+        const docker = args.image !== undefined;
         const host = new ManagedServer(`${name}-host`, {
             ...args,
-            userData: () => renderBuildMinionUserData({}),
-            readyCheck: "command -v git python3 dpkg-deb unshare curl >/dev/null",
+            userData: () => renderBuildMinionUserData({ docker }),
+            readyCheck: `command -v git python3 dpkg-deb unshare curl${docker ? " docker" : ""} >/dev/null`,
         }, parent);
         this.publicAddress = host.publicAddress;
         const connection = host.connection;
 
-        const scriptHashes = ["holodeck-build", "holodeck-publish"].map((script) => [script, fileHash(path.join(builderDir, script))]);
+        const scriptNames = ["holodeck-build", "holodeck-publish", ...(docker ? ["holodeck-image"] : [])];
+        const scriptHashes = scriptNames.map((script) => [script, fileHash(path.join(builderDir, script))]);
         const scripts = scriptHashes.map(([script, hash]) => new command.remote.CopyToRemote(`${name}-${script}`, {
             connection,
             source: new pulumi.asset.FileAsset(path.join(builderDir, script)),
@@ -89,6 +121,28 @@ export class BuildMinion extends pulumi.ComponentResource {
         }, { ...parent, dependsOn: scripts });
         this.manifest = build.stdout.apply(parseManifest);
 
-        this.registerOutputs({ manifest: this.manifest, publicAddress: this.publicAddress });
+        if (args.image) {
+            const settings = args.image;
+            const recipe = this.manifest.apply((manifest) => {
+                const dockerfile = renderDockerfile(imageArgs(manifest, args.appPort, settings.baseImage || officialBaseImage(manifest)));
+                const image = imageTag(manifest, settings.repository);
+                return { script: imageScript(manifest, dockerfile, image, settings.username), image, hash: createHash("sha256").update(dockerfile).digest("hex") };
+            });
+            const pushed = new command.remote.Command(`${name}-image`, {
+                connection,
+                create: recipe.script,
+                // The password goes in on stdin, like the upload credential.
+                stdin: settings.username ? pulumi.secret(settings.password.apply((password) => `${password}\n`)) : undefined,
+                // A new .deb, Dockerfile, script or repository makes a new image; the old one stays in the registry.
+                triggers: [recipe.image, recipe.hash, ...scriptHashes.map(([, hash]) => hash)],
+            }, { ...parent, dependsOn: [build] });
+            this.image = pushed.stdout.apply((stdout) => {
+                const { image, digest, repoDigest } = parseBuiltImage(stdout);
+                if (!digest || !repoDigest) throw new Error(`holodeck-image pushed ${image} but printed no digest`);
+                return { image, digest, repoDigest };
+            });
+        }
+
+        this.registerOutputs({ manifest: this.manifest, publicAddress: this.publicAddress, image: this.image });
     }
 }

@@ -138,6 +138,13 @@ export function imageArgs(manifest: Manifest, port: number, baseImage = defaultB
     };
 }
 
+/** The official Docker image of the distribution a .deb was built on (os-release ID and VERSION_ID). */
+export function officialBaseImage(manifest: Pick<Manifest, "osId" | "osVersion">): string {
+    if (manifest.osId === "debian" && /^\d+$/.test(manifest.osVersion)) return `debian:${manifest.osVersion}-slim`;
+    if (manifest.osId === "ubuntu" && /^\d+\.\d+$/.test(manifest.osVersion)) return `ubuntu:${manifest.osVersion}`;
+    throw new Error(`no official image is known for ${manifest.osId} ${manifest.osVersion}, the build minion's distribution: set holodeck:imageBase to an image of it`);
+}
+
 /**
  * The image's REPOSITORY:TAG: the package name unless a repository is given, and the version
  * with what Docker tags lack ('+', '~', ':') as '_'.

@@ -101,14 +101,22 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
         case "openstack:identity/applicationCredential:ApplicationCredential":
             return { ...inputs, secret: `offline-${name}-secret` };
         case "command:remote:Command": {
-            const commit = commitOf(String(plain.create ?? ""));
+            const script = String(plain.create ?? "");
+            const image = / --image (\S+) --push/.exec(script)?.[1];
+            if (image) {
+                // An image build: the JSON line holodeck-image prints last.
+                const pushed = { id: `sha256:${digest("id", script)}`, image, digest: `sha256:${digest(script)}`, repoDigest: `${image.replace(/:[^:/]*$/, "")}@sha256:${digest(script)}` };
+                return { ...inputs, stdout: `${JSON.stringify(pushed)}\n`, stderr: "" };
+            }
+            const commit = commitOf(script);
             if (!commit) return { ...inputs, stdout: "", stderr: "" };
             // A build: the manifest line holodeck-publish prints last.
-            const sha256 = digest(commit, String(plain.create));
+            const sha256 = digest(commit, script);
             const version = `1.0.0+git.${commit.slice(0, 7)}`;
             const manifest = {
                 name: "holodeck-hello", version, projectVersion: "1.0.0", architecture: "amd64", sha256, commit,
                 file: `holodeck-hello_${version}_amd64.deb`, size: 11000, prefix: "/opt/venvs/holodeck-hello",
+                service: /--service ('[^']*'|\S+)/.exec(script)?.[1].replace(/'/g, "") ?? null, osId: "debian", osVersion: "12",
             };
             return { ...inputs, stdout: `${JSON.stringify(manifest)}\n`, stderr: "" };
         }

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ConfigError, HolodeckConfig, parseConfig, RawConfig } from "../config";
+import { BuiltRelease, ConfigError, HolodeckConfig, parseConfig, RawConfig } from "../config";
 
 const root = path.resolve(__dirname, "..");
 const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
@@ -14,6 +14,7 @@ const valid: RawConfig = {
     "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3", appConfig: '{"greeting": "Hello"}',
     appService: "app --host 0.0.0.0 --port 8000",
 };
+const dockerValid: RawConfig = { ...valid, artifactFormats: '["deb","docker"]', imageRepository: "registry.example.com/team/app" };
 
 function build(raw: RawConfig) {
     const { release } = parseConfig(raw);
@@ -75,11 +76,27 @@ describe("stack configuration", () => {
     it("promotes without a repository, pinning the commit when one is given", () => {
         const infraOnly = { ...valid, appRepo: undefined, commit: undefined };
         assert.deepEqual(parseConfig({ ...infraOnly, artifactSource: "promote" }).release, {
-            kind: "promote", fromStack: "organization/holodeck/test", pinnedCommit: "",
+            kind: "promote", fromStack: "organization/holodeck/test", pinnedCommit: "", image: false,
         });
         assert.deepEqual(parseConfig({ ...infraOnly, artifactSource: "promote", promoteFrom: "acme/holodeck/test", commit }).release, {
-            kind: "promote", fromStack: "acme/holodeck/test", pinnedCommit: commit,
+            kind: "promote", fromStack: "acme/holodeck/test", pinnedCommit: commit, image: false,
         });
+        const withImage = parseConfig({ ...infraOnly, artifactSource: "promote", artifactFormats: '["deb", "docker"]' }).release;
+        assert.equal(withImage.kind === "promote" && withImage.image, true);
+    });
+
+    it("reads the image settings when artifactFormats has docker, the registry password as a Pulumi secret", async () => {
+        const release = parseConfig({
+            ...valid, artifactFormats: '["deb","docker"]', imageRepository: "registry.example.com:5000/team/app",
+            registryUsername: "ci", registryPassword: "hunter2-registry",
+        }).release;
+        assert.equal(release.kind, "build");
+        const { password, ...image } = (release as BuiltRelease).image!;
+        assert.deepEqual(image, { repository: "registry.example.com:5000/team/app", baseImage: "", username: "ci" });
+        assert.deepEqual(await secretValue(password), { secret: true, value: "hunter2-registry" });
+        assert.equal((parseConfig(valid).release as BuiltRelease).image, undefined, "no image without docker in artifactFormats");
+        const hub = (parseConfig({ ...valid, artifactFormats: '["deb","docker"]', imageRepository: "team/app", imageBase: "debian:12-slim" }).release as BuiltRelease).image!;
+        assert.deepEqual([hub.repository, hub.baseImage, hub.username], ["team/app", "debian:12-slim", ""]);
     });
 
     it("accepts ssh URLs, upper-case SHAs, lists and booleans", () => {
@@ -109,6 +126,16 @@ describe("stack configuration", () => {
         ["an index that is not a URL", { ...valid, pipIndexUrl: "pypi.org/simple" }, /^holodeck:pipIndexUrl 'pypi.org\/simple' must be an http\(s\):\/\/ or file:\/\/ URL/],
         ["find-links that are not a list", { ...valid, pipFindLinks: "/wheels" }, /^holodeck:pipFindLinks '\/wheels' must be a list of wheel directories or URLs/],
         ["a withPip that is not a boolean", { ...valid, withPip: "yes" }, /^holodeck:withPip 'yes' must be true or false/],
+        ["an unknown artifact format", { ...valid, artifactFormats: '["deb","rpm"]' }, /^holodeck:artifactFormats '\["deb","rpm"\]' must be a list of deb and docker/],
+        ["artifact formats without the .deb", { ...valid, artifactFormats: '["docker"]', imageRepository: "team/app" }, /^holodeck:artifactFormats must include deb: the servers install the \.deb/],
+        ["docker without a repository", { ...valid, artifactFormats: '["deb","docker"]' }, /^holodeck:imageRepository is required when artifactFormats has docker/],
+        ["a repository with a tag", { ...dockerValid, imageRepository: "registry.example.com:5000/team/app:1.0" }, /^holodeck:imageRepository '[^']+' must name a repository without a tag or digest/],
+        ["a repository that is not one", { ...dockerValid, imageRepository: "Team/App" }, /^holodeck:imageRepository 'Team\/App' is not a repository name/],
+        ["a base image that is not a reference", { ...dockerValid, imageBase: "debian 12" }, /^holodeck:imageBase 'debian 12' is not an image reference/],
+        ["a registry user without a password", { ...dockerValid, registryUsername: "ci" }, /^holodeck:registryPassword must be set together with holodeck:registryUsername: `pulumi config set --secret/],
+        ["a registry password without a user", { ...dockerValid, registryPassword: "pw" }, /^holodeck:registryUsername must be set together with holodeck:registryPassword/],
+        ["image settings on a promoting stack", { ...valid, artifactSource: "promote", artifactFormats: '["deb","docker"]', imageRepository: "team/app" },
+            /^holodeck:imageRepository is for the stack that builds the image: a promoting stack takes the other stack's image by its digest/],
         ["an unknown artifact source", { ...valid, artifactSource: "copy" }, /^holodeck:artifactSource 'copy' must be build \(the test stack\) or promote \(prod\)/],
         ["a promotion source that is not a stack name", { ...valid, promoteFrom: "test" }, /^holodeck:promoteFrom 'test' must name a stack as organization\/project\/stack/],
         ["a missing image", { ...valid, imageId: undefined }, /^holodeck:imageId is required: set it with `pulumi config set holodeck:imageId/],

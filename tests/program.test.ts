@@ -202,6 +202,97 @@ describe("the Pulumi program under mocks", function () {
         });
     });
 
+    describe("with the Docker form (artifactFormats [deb, docker])", () => {
+        const registryPassword = "r3gistry-pa55word";
+        const dockerConfig = {
+            ...testConfig, "holodeck:artifactFormats": '["deb","docker"]', "holodeck:imageRepository": "registry.example.com/team/hello",
+            "holodeck:registryUsername": "ci-pusher", "holodeck:registryPassword": registryPassword,
+        };
+        let docker: OfflineRun;
+        before(async () => {
+            docker = await runOffline(program, { project: "holodeck", stack: "test", config: dockerConfig });
+        });
+
+        it("builds and pushes the image on the build minion, after the .deb, with the password on stdin only", () => {
+            const image = byName(docker).get("build-minion-image");
+            assert.ok(image, "an image command on the build minion");
+            assert.equal(image.parent, "build-minion");
+            assert.deepEqual(image.options.dependsOn, ["build-minion-build"]);
+            assert.ok(isSecretValue(image.inputs.stdin));
+            assert.equal(reveal(image.inputs.stdin), `${registryPassword}\n`);
+            const script = String(reveal(image.inputs.create));
+            assert.doesNotMatch(script, new RegExp(registryPassword));
+            assert.match(script, /--image registry\.example\.com\/team\/hello:1\.0\.0_git\.3f78685 --push --username ci-pusher$/);
+            // The .deb was built on Debian 12: the image starts from Debian 12's official image.
+            assert.match(script, /^FROM debian:12-slim$/m);
+            const minion = byName(docker).get("build-minion-host-server");
+            assert.match(String(reveal(minion?.inputs.userData)), /- docker\.io/);
+            assert.ok(byName(docker).has("build-minion-holodeck-image"), "holodeck-image is copied to the minion");
+            assert.equal(byName(testA).has("build-minion-holodeck-image"), false, "and only when images are built");
+            assert.equal(byName(testA).has("build-minion-image"), false);
+        });
+
+        it("writes the rendered Dockerfile on the minion and hands holodeck-image the password on stdin", () => {
+            const image = byName(docker).get("build-minion-image")!;
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-image-script-"));
+            try {
+                // The minion's sudo, standing in: records what holodeck-image would get.
+                fs.writeFileSync(path.join(dir, "sudo"), [
+                    "#!/bin/bash",
+                    "[[ $1 == install ]] && exit 0",
+                    "shift",
+                    'printf "%s\\n" "$@" >"$CAPTURE/args"',
+                    'while (($#)); do [[ $1 == --dockerfile ]] && cp "$2" "$CAPTURE/Dockerfile"; shift; done',
+                    'cat >"$CAPTURE/stdin"',
+                    "",
+                ].join("\n"), { mode: 0o755 });
+                const result = spawnSync("bash", ["-c", String(reveal(image.inputs.create))], {
+                    input: String(reveal(image.inputs.stdin)), encoding: "utf8",
+                    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, CAPTURE: dir, HOME: dir, TMPDIR: dir },
+                });
+                assert.equal(result.status, 0, result.stderr);
+                const dockerfile = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8");
+                assert.match(dockerfile, /^FROM debian:12-slim\n/m);
+                assert.match(dockerfile, /^LABEL org\.opencontainers\.image\.title="holodeck-hello"/m);
+                const artifact = (reveal(docker.outputs) as { artifact: { sha256: string } }).artifact;
+                assert.ok(dockerfile.includes(`io.holodeck.deb.sha256="${artifact.sha256}"`));
+                assert.equal(fs.readFileSync(path.join(dir, "stdin"), "utf8"), `${registryPassword}\n`);
+                assert.equal(fs.readFileSync(path.join(dir, "args"), "utf8").split("\n")[0], "--dockerfile");
+                assert.deepEqual(fs.readdirSync(dir).filter((file) => file.startsWith("tmp.")), [], "the Dockerfile's temporary file is removed");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
+        it("exports the image by digest next to the .deb it wraps", () => {
+            const artifact = (reveal(docker.outputs) as { artifact: { image: Record<string, string> } }).artifact;
+            assert.match(artifact.image.digest, /^sha256:[0-9a-f]{64}$/);
+            assert.equal(artifact.image.repoDigest, `registry.example.com/team/hello@${artifact.image.digest}`);
+            assert.equal(artifact.image.image, "registry.example.com/team/hello:1.0.0_git.3f78685");
+            assert.equal((reveal(testA.outputs) as { artifact: { image?: unknown } }).artifact.image, undefined);
+        });
+
+        it("prod promotes the image's digest, never building", async () => {
+            const exported = reveal(docker.outputs) as { artifact: Record<string, unknown>; verification: Record<string, unknown> };
+            const prod = await runOffline(program, {
+                project: "holodeck", stack: "prod", config: { ...prodConfig, "holodeck:artifactFormats": '["deb","docker"]' },
+                cloud: { stackOutputs: { "acme/holodeck/test": { artifact: exported.artifact, verification: exported.verification } } },
+            });
+            assert.equal(ofType(prod, "holodeck:index:BuildMinion").length, 0);
+            assert.equal(ofType(prod, "command:remote:Command").some((command) => command.name.includes("image")), false);
+            assert.deepEqual((reveal(prod.outputs) as { artifact: { image: unknown } }).artifact.image, exported.artifact.image);
+        });
+
+        it("prod refuses, before creating anything, when the test stack pushed no image", async () => {
+            const registered: string[] = [];
+            await assert.rejects(runOffline(program, {
+                project: "holodeck", stack: "prod", config: { ...prodConfig, "holodeck:artifactFormats": '["deb","docker"]' },
+                cloud: { stackOutputs: { "acme/holodeck/test": verifiedArtifact } }, registered,
+            }), /refusing to promote: holodeck:artifactFormats has docker, but stack acme\/holodeck\/test exports no pushed image for artifact (ab){32}; add docker to that stack's holodeck:artifactFormats/);
+            assert.deepEqual(registered, ["pulumi:pulumi:StackReference::acme/holodeck/test"]);
+        });
+    });
+
     describe("the prod stack", () => {
         it("promotes the artifact the test stack verified, without building", async () => {
             const prod = await runOffline(program, {
