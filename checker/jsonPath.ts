@@ -16,7 +16,7 @@ export function parseJsonPath(text: string): JsonPath {
         const at = segmentPattern.lastIndex;
         const match = segmentPattern.exec(text);
         if (!match) {
-            throw new Error(`cannot read it from ${JSON.stringify(text.slice(at))} on: write ".key" for a member and "[N]" for an array element`);
+            throw new Error(`has an unexpected ${JSON.stringify(text.slice(at))}: write ".key" for a member and "[N]" for an array element, e.g. "$.items[0].name"`);
         }
         segments.push(match[1] ?? Number(match[2]));
     }

@@ -90,9 +90,10 @@ export function loadSpec(file: string, variables: SpecVariables = {}): CheckSpec
  * Throws SpecError with every problem found.
  */
 export function parseSpec(text: string, source: string, variables: SpecVariables = {}): CheckSpec {
-    const document = parseDocument(text, { prettyErrors: false });
+    const document = parseDocument(text);
     if (document.errors.length > 0) {
-        throw new SpecError([`${source}: not valid YAML or JSON: ${document.errors[0].message.split("\n")[0]}`]);
+        // The first line of yaml's message says what and where ("... at line 3, column 5:").
+        throw new SpecError([`${source}: not valid YAML or JSON: ${document.errors[0].message.split("\n")[0].replace(/:$/, "")}`]);
     }
     const problems: string[] = [];
     const spec = readSpec(document.toJS(), new Reader(source, variables, problems));
@@ -142,18 +143,25 @@ class Reader {
         return value;
     }
 
-    /** A number from `mapping[key]` within bounds, or `fallback` when absent. */
-    number(mapping: Record<string, unknown>, key: string, fallback: number | undefined, rule: { min: number; integer?: boolean; positive?: boolean; max?: number }, field = key): number | undefined {
+    /** `mapping[key]` if it is a number within `rule`; undefined (and a problem) otherwise. */
+    number(mapping: Record<string, unknown>, key: string, rule: NumberRule, field = key): number | undefined {
         const value = mapping[key];
-        if (value === undefined) return fallback;
-        const inRange = typeof value === "number" && Number.isFinite(value) && value >= rule.min && (!rule.positive || value > 0)
+        if (value === undefined) return undefined;
+        const valid = typeof value === "number" && Number.isFinite(value) && (rule.above !== undefined ? value > rule.above : value >= (rule.min ?? 0))
             && (rule.max === undefined || value <= rule.max) && (!rule.integer || Number.isInteger(value));
-        if (inRange) return value;
-        const kind = rule.integer ? "an integer" : "a number";
-        const range = rule.max !== undefined ? `from ${rule.min} to ${rule.max}` : rule.positive ? `above ${rule.min}` : `of at least ${rule.min}`;
-        this.problem(field, `must be ${kind} ${range}, got ${describe(value)}${typeof value === "string" ? "; write it without quotes" : ""}`);
-        return fallback;
+        if (valid) return value;
+        const range = rule.above !== undefined ? `above ${rule.above}` : rule.max !== undefined ? `from ${rule.min ?? 0} to ${rule.max}` : `of at least ${rule.min}`;
+        this.problem(field, `must be ${rule.integer ? "an integer" : "a number"} ${range}, got ${describe(value)}${typeof value === "string" ? "; write it without quotes" : ""}`);
+        return undefined;
     }
+}
+
+/** Bounds of a number: at least `min` (or more than `above`), at most `max`. */
+interface NumberRule {
+    readonly min?: number;
+    readonly above?: number;
+    readonly max?: number;
+    readonly integer?: boolean;
 }
 
 function readSpec(raw: unknown, reader: Reader): CheckSpec {
@@ -163,9 +171,9 @@ function readSpec(raw: unknown, reader: Reader): CheckSpec {
         return empty;
     }
     reader.onlyKeys(raw, topKeys, "the top level");
-    const deadlineSeconds = reader.number(raw, "deadlineSeconds", specDefaults.deadlineSeconds, { min: 0 }) as number;
-    const concurrency = reader.number(raw, "concurrency", specDefaults.concurrency, { min: 1, integer: true }) as number;
-    const requestTimeoutSeconds = reader.number(raw, "requestTimeoutSeconds", specDefaults.requestTimeoutSeconds, { min: 0, positive: true }) as number;
+    const deadlineSeconds = reader.number(raw, "deadlineSeconds", { min: 0 }) ?? specDefaults.deadlineSeconds;
+    const concurrency = reader.number(raw, "concurrency", { min: 1, integer: true }) ?? specDefaults.concurrency;
+    const requestTimeoutSeconds = reader.number(raw, "requestTimeoutSeconds", { above: 0 }) ?? specDefaults.requestTimeoutSeconds;
     if (!Array.isArray(raw.checks) || raw.checks.length === 0) {
         reader.problem("checks", `must be a non-empty list of checks (each with name, path and expect), got ${describe(raw.checks)}`);
         return { ...empty, deadlineSeconds, concurrency, requestTimeoutSeconds };
@@ -265,8 +273,8 @@ function readExpectation(raw: unknown, reader: Reader): Expectation {
         return { status: 200, bodyContains: [], json: [] };
     }
     reader.onlyKeys(raw, expectKeys, "expect");
-    const status = reader.number(raw, "status", 200, { min: 100, max: 599, integer: true }, "expect.status") as number;
-    const maxLatencyMs = reader.number(raw, "maxLatencyMs", undefined, { min: 0, positive: true }, "expect.maxLatencyMs");
+    const status = reader.number(raw, "status", { min: 100, max: 599, integer: true }, "expect.status") ?? 200;
+    const maxLatencyMs = reader.number(raw, "maxLatencyMs", { above: 0 }, "expect.maxLatencyMs");
     return {
         status,
         bodyContains: readBodyContains(raw.bodyContains, reader),
