@@ -1,7 +1,11 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
+import * as fs from "node:fs";
 import { isIP } from "node:net";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parseSpec, SpecError } from "./checker/spec";
+import { repoRoot } from "./lib/paths";
 
 /** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
 export interface BuildSettings {
@@ -102,7 +106,20 @@ export interface AppSettings {
     readonly config: Readonly<Record<string, string>>;
     /** The app's secrets: [secrets] of that file; a Pulumi secret from the moment it is read. */
     readonly secrets: pulumi.Output<Record<string, string>>;
+    /** The functional HTTP checks every release must pass (checker/README.md), if any. */
+    readonly checks?: CheckFile;
 }
+
+/** A check file, read and validated. */
+export interface CheckFile {
+    /** Its path, as configured (relative to the project). */
+    readonly file: string;
+    /** Its text, sent to the master as it is. */
+    readonly text: string;
+}
+
+/** The placeholders the program fills in a check file: VERSION is what /health reports. */
+export const checkVariables = ["VERSION"] as const;
 
 /** The cloud, as the OpenStack provider's own configuration names it. */
 export interface CloudSettings {
@@ -277,6 +294,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+    const checks = readCheckFile(read, source === "build");
     // The health gate, security groups and load balancer use appPort: the service must listen there.
     const servicePort = /--port[= ](\d+)/.exec(build.service)?.[1];
     if (servicePort && Number(servicePort) !== app.port) {
@@ -293,8 +311,36 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
             imageId: imageId.toLowerCase(), flavor, masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
             networkId, networkCidr, externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr, sshUser, saltVersion,
         },
-        app,
+        app: checks ? { ...app, checks } : app,
     };
+}
+
+/** The check file: required where the stack builds (its verdict is what prod promotes). */
+function readCheckFile(read: Reader, required: boolean): CheckFile | undefined {
+    const file = read.text("checkFile");
+    if (!file) {
+        if (required) {
+            read.problem("checkFile", "is required to build: the test stack verifies every release with these HTTP checks, and prod promotes only what passed; "
+                + "set it with `pulumi config set holodeck:checkFile examples/hello/holodeck-checks.yaml` (see checker/README.md)");
+        }
+        return undefined;
+    }
+    let text: string;
+    try {
+        text = fs.readFileSync(path.resolve(repoRoot, file), "utf8");
+    } catch (error) {
+        read.problem("checkFile", `'${file}' cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give a path relative to the project (${repoRoot})`);
+        return undefined;
+    }
+    try {
+        // The values come with the release; any placeholder other than these is a mistake now.
+        parseSpec(text, file, Object.fromEntries(checkVariables.map((name) => [name, "0"])));
+    } catch (error) {
+        if (!(error instanceof SpecError)) throw error;
+        for (const problem of error.problems) read.problem("checkFile", `is not a valid check file: ${problem}`);
+        return undefined;
+    }
+    return { file, text };
 }
 
 function parseFormats(read: Reader): ArtifactFormat[] {
@@ -390,7 +436,7 @@ const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
     "pipIndexUrl", "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
     "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
-    "healthTimeoutSeconds", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
+    "healthTimeoutSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];
 const providerKeys = ["authUrl", "region"];
 /**

@@ -8,6 +8,8 @@ import { AppServers } from "./components/appServers";
 import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
 import { ArtifactStore } from "./components/artifactStore";
 import { BuildMinion } from "./components/buildMinion";
+import { FunctionalChecks, Verdict } from "./components/functionalChecks";
+import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
@@ -109,12 +111,39 @@ export = async () => {
         masterFinger: master.finger,
         masterConnection: master.connection,
         masterReady: master.ready,
-        loadBalancerSubnetId: app.loadBalancer ? network.subnetId : undefined,
-        externalNetwork: infra.externalNetwork,
     });
 
-    // The gate's completion is the verdict: it fails the update when a server never gets healthy.
-    const passed = servers.healthGate.stdout.apply(() => true);
+    // Gates in order: /health, the functional checks on the servers, then the load balancer
+    // switches to them and is checked too. Each failure fails the update: the old servers stay.
+    const checks = app.checks && new FunctionalChecks("checks", {
+        connection: master.connection,
+        sshUser: infra.sshUser,
+        masterReady: master.ready,
+        spec: app.checks.text,
+        variables: artifact.projectVersion.apply((version) => ({ VERSION: version })),
+        releaseId: release,
+    });
+    const serverGate = checks
+        ? checks.check("servers", servers.addresses.apply((addresses) => addresses.map((address) => `http://${address}:${app.port}`)), [servers.healthGate])
+        : servers.healthGate;
+    let balancer: LoadBalancer | undefined;
+    if (app.loadBalancer) {
+        balancer = new LoadBalancer("balancer", {
+            subnetId: network.subnetId,
+            externalNetwork: infra.externalNetwork,
+            releaseId: release,
+            count: app.serverCount,
+            addresses: servers.addresses,
+            port: app.port,
+            admitAfter: [serverGate],
+        });
+        const { vipAddress, port } = balancer;
+        checks?.check("load-balancer", vipAddress.apply((vip) => [`http://${vip}:${port}`]), [balancer.listener]);
+    }
+    // Reached only when every gate passed; without a check file, the health gate is all there is.
+    const verdict: pulumi.Output<Verdict> = checks
+        ? checks.verdict()
+        : servers.healthGate.stdout.apply(() => ({ passed: true, checks: 0, failures: 0, at: new Date().toISOString() }));
     return {
         masterAddress: master.publicAddress,
         masterPrivateAddress: master.privateAddress,
@@ -125,8 +154,8 @@ export = async () => {
         releaseId: release,
         serverAddresses: servers.addresses,
         minionIds: servers.minionIds,
-        ...(servers.loadBalancerAddress ? { loadBalancerAddress: servers.loadBalancerAddress } : {}),
-        verified: passed,
-        verification: { sha256: artifact.sha256, commit: artifact.commit, passed, at: passed.apply(() => new Date().toISOString()) },
+        ...(balancer ? { loadBalancerAddress: balancer.publicAddress } : {}),
+        verified: verdict.passed,
+        verification: pulumi.all([artifact.sha256, artifact.commit, verdict]).apply(([sha256, commit, found]) => ({ sha256, commit, ...found })),
     };
 };

@@ -93,10 +93,6 @@ export interface AppServersArgs {
     readonly masterConnection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Completes when the master is up. */
     readonly masterReady: pulumi.Resource;
-    /** Subnet of an Octavia load balancer to put in front; undefined for none. */
-    readonly loadBalancerSubnetId?: pulumi.Input<string>;
-    /** External network the load balancer's floating IP comes from. */
-    readonly externalNetwork: string;
 }
 
 /**
@@ -111,8 +107,6 @@ export class AppServers extends pulumi.ComponentResource {
     readonly minionIds: pulumi.Output<string[]>;
     /** The health gate: everything that retires the old generation depends on it. */
     readonly healthGate: command.remote.Command;
-    /** Public (floating) address of the load balancer, when there is one. */
-    readonly loadBalancerAddress?: pulumi.Output<string>;
 
     constructor(name: string, args: AppServersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:AppServers", name, {}, opts);
@@ -180,30 +174,6 @@ export class AppServers extends pulumi.ComponentResource {
             })),
         }, { ...releaseBound, dependsOn: servers.map(({ server }) => server) });
 
-        if (args.loadBalancerSubnetId) {
-            this.loadBalancerAddress = this.loadBalance(name, args, servers.map(({ server }) => server));
-        }
-        this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds, loadBalancerAddress: this.loadBalancerAddress });
-    }
-
-    /** An Octavia load balancer whose members join only once the health gate has passed. */
-    private loadBalance(name: string, args: AppServersArgs, servers: openstack.compute.Instance[]): pulumi.Output<string> {
-        const parent = { parent: this };
-        const balancer = new openstack.loadbalancer.LoadBalancer(`${name}-lb`, { vipSubnetId: args.loadBalancerSubnetId! }, parent);
-        const listener = new openstack.loadbalancer.Listener(`${name}-lb-http`, {
-            loadbalancerId: balancer.id, protocol: "HTTP", protocolPort: 80,
-        }, parent);
-        const pool = new openstack.loadbalancer.Pool(`${name}-lb-pool`, {
-            listenerId: listener.id, protocol: "HTTP", lbMethod: "ROUND_ROBIN",
-        }, parent);
-        new openstack.loadbalancer.Monitor(`${name}-lb-health`, {
-            poolId: pool.id, type: "HTTP", urlPath: "/health", expectedCodes: "200", delay: 5, timeout: 3, maxRetries: 3,
-        }, parent);
-        servers.forEach((server, index) => new openstack.loadbalancer.Member(`${name}-${index}-lb-member`, {
-            poolId: pool.id, address: server.accessIpV4, protocolPort: args.port, subnetId: args.loadBalancerSubnetId,
-        }, { ...parent, replacementTrigger: args.releaseId, dependsOn: [this.healthGate] }));
-        // Rackspace's load balancers are reached through a floating IP on their VIP port.
-        const floatingIp = new openstack.networking.FloatingIp(`${name}-lb-ip`, { pool: args.externalNetwork, portId: balancer.vipPortId }, parent);
-        return floatingIp.address;
+        this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds });
     }
 }

@@ -44,7 +44,11 @@ export function releaseId(sha256: string, config: Readonly<Record<string, string
 export interface Verification {
     readonly sha256: string;
     readonly commit: string;
+    /** Whether the release passed the health gate and every functional check. */
     readonly passed: boolean;
+    /** (check, target) pairs the functional checks ran, and how many failed. */
+    readonly checks: number;
+    readonly failures: number;
     readonly at: string;
 }
 
@@ -62,11 +66,13 @@ export function checkPromotion(fromStack: string, artifact: unknown, verificatio
         throw new Error(`stack ${fromStack}'s artifact lacks ${missing.join(", ")}: update that stack with this version of Holodeck first`);
     }
     const verdict = verification as Partial<Verification> | undefined;
-    if (!verdict || verdict.passed !== true || verdict.sha256 !== release.sha256) {
-        const reported = verdict ? `passed=${verdict.passed}, sha256=${verdict.sha256}, at ${verdict.at}` : "no verification at all";
+    if (!verdict || verdict.passed !== true || verdict.sha256 !== release.sha256 || !(typeof verdict.checks === "number" && verdict.checks > 0)) {
+        const reported = verdict
+            ? `passed=${verdict.passed}, sha256=${verdict.sha256}, ${verdict.checks ?? "no"} functional checks, ${verdict.failures ?? "no"} failed, at ${verdict.at}`
+            : "no verification at all";
         throw new Error(
             `refusing to promote artifact ${release.sha256} (commit ${release.commit}): stack ${fromStack} has not verified it (it reports ${reported}); `
-            + "let the test stack's checks pass for this artifact first",
+            + "deploy it in the test stack (with holodeck:checkFile) and let its checks pass first",
         );
     }
     if (pinnedCommit && release.commit !== pinnedCommit) {

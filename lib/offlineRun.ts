@@ -4,6 +4,7 @@
 // and the offline plan use it. It is not a `pulumi preview`: no engine, no state, no provider.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
+import { parseSpec } from "../checker/spec";
 
 /** The SDK's marker of a secret value inside serialized properties. */
 const secretSig = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" };
@@ -78,6 +79,20 @@ function commitOf(createScript: string): string {
     return /--commit ([0-9a-f]{40})/.exec(createScript)?.[1] ?? "";
 }
 
+/** The report of a check run where every check passes against every target. */
+function checkReport(script: string): string {
+    const spec = /<<'HOLODECK_CHECKS_EOF'\n([\s\S]*?)\nHOLODECK_CHECKS_EOF/.exec(script)?.[1] ?? "";
+    const commandLine = script.split("\n").pop() ?? "";
+    const variables = Object.fromEntries([...commandLine.matchAll(/--var (\w+)=(\S+)/g)].map(([, name, value]) => [name, value]));
+    const targets = [...commandLine.matchAll(/--target (\S+)/g)].map(([, target]) => target);
+    const { checks } = parseSpec(spec, "check file", variables);
+    const results = targets.flatMap((target) => checks.map((check) => ({
+        target, check: check.name, method: check.method, url: `${target}${check.path}`, passed: true, attempts: 1, status: check.expect.status, latencyMs: 5, failure: null,
+    })));
+    const at = "2026-01-02T03:04:05.000Z";
+    return JSON.stringify({ passed: true, checks: results.length, failures: 0, targets, results, deadlineSeconds: 60, startedAt: at, finishedAt: at });
+}
+
 /** What the stand-in cloud answers for a new resource: its id and output state. */
 function fakeState(type: string, name: string, given: Record<string, unknown>, cloud: OfflineCloud): Record<string, unknown> {
     // Pulumi auto-names resources whose name is not given: the logical name plus a random suffix.
@@ -108,6 +123,7 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
                 const pushed = { id: `sha256:${digest("id", script)}`, image, digest: `sha256:${digest(script)}`, repoDigest: `${image.replace(/:[^:/]*$/, "")}@sha256:${digest(script)}` };
                 return { ...inputs, stdout: `${JSON.stringify(pushed)}\n`, stderr: "" };
             }
+            if (script.includes("holodeck-check.js")) return { ...inputs, stdout: checkReport(script), stderr: "" };
             const commit = commitOf(script);
             if (!commit) return { ...inputs, stdout: "", stderr: "" };
             // A build: the manifest line holodeck-publish prints last.

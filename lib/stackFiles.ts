@@ -33,5 +33,5 @@ export function promotionStandIn(config: Record<string, string>, commit: string)
         url: `https://swift.offline.invalid/v1/AUTH_offline/artifacts/holodeck-hello_${sha256.slice(0, 12)}.deb?temp_url_sig=offline`,
     };
     const from = config["holodeck:promoteFrom"] ?? "organization/holodeck/test";
-    return { stackOutputs: { [from]: { artifact, verification: { sha256, commit, passed: true, at: "offline" } } } };
+    return { stackOutputs: { [from]: { artifact, verification: { sha256, commit, passed: true, checks: 6, failures: 0, at: "offline" } } } };
 }

@@ -10,6 +10,7 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bundleChecker } from "../checker/bundle";
+import { checkScript, parseReport } from "../components/functionalChecks";
 import { renderJUnit, renderTable } from "../checker/report";
 import { CheckResult, runChecks, RunReport } from "../checker/run";
 import { loadSpec, parseSpec, SpecError } from "../checker/spec";
@@ -412,6 +413,27 @@ checks:
                 assert.equal(result.stdout, "");
             }
             assert.deepEqual(server.requests, []);
+        });
+
+        it("runs as the Pulumi program's script on the master: report on stdout, the table on stderr, exit 1 on a failure", () => {
+            const spec = fs.readFileSync(sampleChecks, "utf8");
+            const targets = apps.map((app) => app.url);
+            const runScript = (text: string, version: string) => spawnSync("bash", ["-c", checkScript({ runner: cli, spec: text, variables: { VERSION: version }, targets })], {
+                encoding: "utf8", cwd: cliDir, env: { ...process.env, TMPDIR: cliDir },
+            });
+            const passing = runScript(spec, projectVersion);
+            assert.equal(passing.status, 0, passing.stderr);
+            const report = parseReport(passing.stdout);
+            assert.deepEqual([report.passed, report.checks, report.failures, report.targets], [true, 6, 0, targets]);
+            assert.match(passing.stderr, /6 of 6 passed, 0 failed/);
+            assert.doesNotMatch(passing.stderr, /ExperimentalWarning/);
+
+            // Another version than the servers report: the release is not the one deployed.
+            const failing = runScript(spec.replace(/^deadlineSeconds: .*$/m, "deadlineSeconds: 0.3"), "9.9.9");
+            assert.equal(failing.status, 1);
+            assert.equal(parseReport(failing.stdout).failures, 4);
+            assert.match(failing.stderr, /FAIL +json +.*\$\.version/);
+            assert.deepEqual(fs.readdirSync(cliDir).filter((file) => file.startsWith("tmp")), [], "the check file's copy is removed");
         });
 
         it("prints its usage with --help", async () => {

@@ -1,6 +1,7 @@
 // Stack configuration: every bad value is named with its key and its fix, all at once.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -12,7 +13,7 @@ const imageId = "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d";
 const valid: RawConfig = {
     appRepo: "https://git.example.com/org/app.git", commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24",
     "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3", appConfig: '{"greeting": "Hello"}',
-    appService: "app --host 0.0.0.0 --port 8000",
+    appService: "app --host 0.0.0.0 --port 8000", checkFile: "examples/hello/holodeck-checks.yaml",
 };
 const dockerValid: RawConfig = { ...valid, artifactFormats: '["deb","docker"]', imageRepository: "registry.example.com/team/app" };
 
@@ -54,8 +55,31 @@ describe("stack configuration", () => {
                 imageId, flavor: "gp.0.2.4", masterFlavor: "gp.0.2.4", buildFlavor: "gp.0.2.4", networkId: "", networkCidr: "10.80.0.0/24",
                 externalNetwork: "PUBLICNET", adminCidr: "203.0.113.0/24", sshUser: "debian", saltVersion: "3008",
             },
-            app: { port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, config: { greeting: "Hello" } },
+            app: {
+                port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, config: { greeting: "Hello" },
+                checks: { file: "examples/hello/holodeck-checks.yaml", text: fs.readFileSync(path.join(root, "examples/hello/holodeck-checks.yaml"), "utf8") },
+            },
         });
+    });
+
+    it("reads the check file, relative to the project, and reports every problem in it", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-config-checks-"));
+        try {
+            const bad = path.join(scratch, "checks.yaml");
+            fs.writeFileSync(bad, "checks:\n  - {name: home, path: home, expect: {status: 200}}\n  - {name: v, path: /v, expect: {bodyContains: '{{COMMIT}}'}}\n");
+            const problems = problemsOf({ ...valid, checkFile: bad });
+            assert.equal(problems.length, 2, problems.join("\n"));
+            assert.match(problems[0], /^holodeck:checkFile is not a valid check file: \S+checks\.yaml: checks\[0\] \("home"\): path must be a string starting with "\/"/);
+            assert.match(problems[1], /checks\[1\] \("v"\): .*\{\{COMMIT\}\}, which has no value/);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+        assert.deepEqual(problemsOf({ ...valid, checkFile: "no/such/checks.yaml" }), [
+            `holodeck:checkFile 'no/such/checks.yaml' cannot be read (ENOENT): give a path relative to the project (${root})`,
+        ]);
+        assert.match(problemsOf({ ...valid, checkFile: undefined }).join("\n"), /^holodeck:checkFile is required to build: the test stack verifies every release/);
+        const promoting = parseConfig({ ...valid, artifactSource: "promote", checkFile: undefined });
+        assert.equal(promoting.app.checks, undefined, "prod may go without checks");
     });
 
     it("reads the app's settings, and its secrets as a Pulumi secret", async () => {
@@ -196,7 +220,7 @@ describe("stack configuration", () => {
         it("declares the same defaults the program applies", () => {
             const defaults = Object.fromEntries(Object.entries(project.config as Record<string, { default: unknown }>)
                 .map(([key, schema]) => [key, typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)]));
-            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24", appConfig: valid.appConfig, appService: valid.appService };
+            const required = { appRepo: valid.appRepo, commit, imageId, flavor: "gp.0.2.4", adminCidr: "203.0.113.0/24", appConfig: valid.appConfig, appService: valid.appService, checkFile: valid.checkFile };
             const plain = (config: HolodeckConfig) => ({ ...config, app: { ...config.app, secrets: undefined } });
             assert.deepEqual(plain(parseConfig({ ...defaults, ...required, "openstack:authUrl": valid["openstack:authUrl"] })), plain(parseConfig(valid)));
         });

@@ -24,6 +24,7 @@ const testConfig: Record<string, string> = {
     "holodeck:serverCount": "3",
     "holodeck:appConfig": JSON.stringify({ greeting: "Hello from test" }),
     "holodeck:appSecrets": JSON.stringify({ api_token: "t0ps3cret-api-token" }),
+    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
 };
 const prodConfig: Record<string, string> = {
     "openstack:authUrl": "https://keystone.api.dfw3.rackspacecloud.com/v3",
@@ -34,13 +35,14 @@ const prodConfig: Record<string, string> = {
     "holodeck:adminCidr": adminCidr,
     "holodeck:loadBalancer": "true",
     "holodeck:appConfig": JSON.stringify({ greeting: "Hello from prod" }),
+    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
 };
 const verifiedArtifact = {
     artifact: {
         commit: commitA, version: "1.0.0+git20260102.3f78685", projectVersion: "1.0.0", packageName: "holodeck-hello",
         sha256: "ab".repeat(32), url: "https://swift.example/v1/AUTH_x/c/a.deb?sig",
     },
-    verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, at: "2026-11-25T10:00:00Z" },
+    verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-11-25T10:00:00Z" },
 };
 
 const ofType = (run: OfflineRun, type: string) => run.resources.filter((resource) => resource.type === type);
@@ -73,11 +75,11 @@ describe("the Pulumi program under mocks", function () {
         testB = await runOffline(program, { project: "holodeck", stack: "test", config: { ...testConfig, "holodeck:commit": commitB } });
     });
 
-    it("builds the test stack from components: network, Salt master and states, artifact store, build minion, app servers", () => {
+    it("builds the test stack from components: network, Salt master and states, artifact store, build minion, app servers, checks", () => {
         const components = testA.resources.filter((resource) => resource.type.startsWith("holodeck:index:")).map((resource) => resource.type).sort();
         assert.deepEqual(components, [
             "holodeck:index:AppServers", "holodeck:index:Artifact", "holodeck:index:ArtifactStore", "holodeck:index:BuildMinion",
-            "holodeck:index:ManagedServer", "holodeck:index:ManagedServer", "holodeck:index:Network", "holodeck:index:SaltMaster",
+            "holodeck:index:FunctionalChecks", "holodeck:index:ManagedServer", "holodeck:index:ManagedServer", "holodeck:index:Network", "holodeck:index:SaltMaster",
             "holodeck:index:SaltStateTree",
         ]);
         assert.equal(instances(testA).length, 3 + 2, "three app servers, the master and the build minion");
@@ -189,6 +191,23 @@ describe("the Pulumi program under mocks", function () {
         }
     });
 
+    it("runs the functional checks on the master against every new server, after the health gate", () => {
+        const a = byName(testA);
+        const run = a.get("checks-servers");
+        assert.equal(run?.parent, "checks");
+        assert.deepEqual(run?.options.dependsOn, ["checks-runner", "app-health-gate"]);
+        const script = String(reveal(run?.inputs.create));
+        const addresses = (reveal(testA.outputs) as { serverAddresses: string[] }).serverAddresses;
+        const commandLine = script.split("\n").pop() ?? "";
+        assert.deepEqual([...commandLine.matchAll(/--target (\S+)/g)].map(([, target]) => target), addresses.map((address) => `http://${address}:8000`));
+        assert.match(commandLine, /--var VERSION=1\.0\.0 /, "the version /health must report");
+        assert.ok(script.includes(fs.readFileSync(path.join(__dirname, "..", "examples", "hello", "holodeck-checks.yaml"), "utf8").trim()), "the check file, as configured");
+        const runner = a.get("checks-runner");
+        assert.equal(reveal(runner?.inputs.remotePath), "/home/debian/holodeck-check.js");
+        assert.deepEqual(reveal(run?.inputs.triggers), [(reveal(testA.outputs) as { releaseId: string }).releaseId, ...(reveal(run?.inputs.triggers) as string[]).slice(1)]);
+        assert.notDeepEqual(reveal(byName(testB).get("checks-servers")?.inputs.triggers), reveal(run?.inputs.triggers), "a new release is checked anew");
+    });
+
     it("exports what the prod stack and others consume", () => {
         const outputs = reveal(testA.outputs) as Record<string, unknown>;
         const artifact = outputs.artifact as Record<string, string>;
@@ -197,9 +216,9 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(outputs.releaseId, releaseId(artifact.sha256, { greeting: "Hello from test" }, { api_token: "t0ps3cret-api-token" }));
         assert.equal((outputs.serverAddresses as string[]).length, 3);
         assert.equal(outputs.verified, true);
-        assert.deepEqual({ ...(outputs.verification as Record<string, unknown>), at: undefined }, {
-            sha256: artifact.sha256, commit: commitA, passed: true, at: undefined,
-        });
+        assert.deepEqual(outputs.verification, {
+            sha256: artifact.sha256, commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-01-02T03:04:05.000Z",
+        }, "three checks against each of three servers, as the check runs reported");
     });
 
     describe("with the Docker form (artifactFormats [deb, docker])", () => {
@@ -302,15 +321,29 @@ describe("the Pulumi program under mocks", function () {
             assert.equal(ofType(prod, "holodeck:index:ArtifactStore").length, 0);
             const outputs = reveal(prod.outputs) as { artifact: { sha256: string }; releaseId: string };
             assert.equal(outputs.artifact.sha256, verifiedArtifact.artifact.sha256);
-            assert.equal(ofType(prod, "openstack:loadbalancer/member:Member").length, 2);
-            for (const member of ofType(prod, "openstack:loadbalancer/member:Member")) {
-                assert.deepEqual(member.options.dependsOn, ["app-health-gate"], "members join after the health gate");
+            const members = ofType(prod, "openstack:loadbalancer/member:Member");
+            assert.equal(members.length, 2);
+            for (const member of members) {
+                assert.deepEqual(member.options.dependsOn, ["checks-servers"], "members join after the servers passed their checks");
+                assert.equal(member.options.replacementTrigger, outputs.releaseId);
             }
+            const resources = byName(prod);
+            assert.equal(resources.get("balancer-pool")?.options.replacementTrigger, outputs.releaseId, "each release gets its own pool");
+            assert.equal(resources.get("balancer-http")?.options.replacementTrigger, undefined, "the listener stays, and switches pools in place");
+            assert.deepEqual(resources.get("balancer-http")?.options.dependsOn, members.map((member) => member.name), "once the members are in");
+            assert.deepEqual(resources.get("checks-load-balancer")?.options.dependsOn, ["checks-runner", "balancer-http"], "the balancer is checked once it serves the release");
+            assert.match(String(reveal(resources.get("checks-load-balancer")?.inputs.create)), /--target http:\/\/10\.80\.0\.\d+:80 /);
+            assert.deepEqual(reveal(prod.outputs.verification), { sha256: outputs.artifact.sha256, commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-01-02T03:04:05.000Z" },
+                "two servers and the balancer, three checks each");
         });
 
         const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
             ["an unverified artifact", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false } }, {},
                 /refusing to promote artifact a{0}b{0}(ab){32} \(commit 3f7868.*\): stack acme\/holodeck\/test has not verified it \(it reports passed=false/],
+            ["an artifact that ran no functional checks", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, checks: 0 } }, {},
+                /has not verified it \(it reports passed=true, sha256=(ab){32}, 0 functional checks, 0 failed, at .*\); deploy it in the test stack \(with holodeck:checkFile\)/],
+            ["an artifact verified before functional checks existed", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, checks: undefined, failures: undefined } }, {},
+                /it reports passed=true, sha256=(ab){32}, no functional checks, no failed/],
             ["an artifact verified under another sha256", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, sha256: "cd".repeat(32) } }, {},
                 /has not verified it \(it reports passed=true, sha256=(cd){32}/],
             ["a stack without an artifact", {}, {}, /stack acme\/holodeck\/test exports no artifact to promote: run `pulumi up` there first/],
