@@ -1,10 +1,14 @@
 // The main job on the embedded default, with no cloud: commit the sample app to a throwaway git
 // repository, build its .deb with HoloMaker, install it with dpkg on this machine's real root,
-// run it as its service user, check /health, print the manifest, then purge everything.
+// run it as its service user, check /health, run the sample app's functional HTTP checks (as
+// the test stack does), print the manifest, then purge everything.
 // With --docker, the .deb goes into a Docker image instead, run with the test stack's config.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { renderTable } from "../checker/report";
+import { runChecks } from "../checker/run";
+import { loadSpec } from "../checker/spec";
 import {
     buildImage, dockerUnavailable, ensureBaseImage, imageTag, inspectImage, removeImage, runContainer, waitForHealthy, writeImageConfig,
 } from "../lib/dockerImage";
@@ -26,9 +30,19 @@ for (const arg of args) if (arg !== "--docker") fail(`unknown argument ${arg}: u
 const inDocker = args.includes("--docker");
 const port = 8000;
 
-const steps = inDocker ? 7 : 5;
+const steps = inDocker ? 8 : 6;
 let step = 0;
 const progress = (text: string) => console.error(`demo: [${++step}/${steps}] ${text}`);
+
+/** The sample app's check file against `url`, as the test stack runs it against each server. */
+async function functionalChecks(url: string, version: string): Promise<void> {
+    const file = path.join(sampleAppDir, "holodeck-checks.yaml");
+    progress(`running the functional checks of ${path.relative(process.cwd(), file)} against ${url}`);
+    const report = await runChecks(loadSpec(file, { VERSION: version }), [url], { deadlineSeconds: 10 });
+    console.error(renderTable(report).trimEnd());
+    // Thrown, not fail(): the callers' finally blocks clean up.
+    if (!report.passed) throw new Error(`${report.failures} of ${report.checks} functional checks failed`);
+}
 
 /** Without --docker: the .deb installed with dpkg on this machine, run as its service user, purged. */
 async function onThisMachine(manifest: Manifest, deb: string): Promise<void> {
@@ -47,11 +61,12 @@ async function onThisMachine(manifest: Manifest, deb: string): Promise<void> {
             const health = await fetchHealth(service.url);
             if (health.version !== manifest.projectVersion) fail(`/health reports version ${health.version}, the manifest ${manifest.projectVersion}`);
             console.error(`demo: /health answered ${JSON.stringify(health)}`);
+            await functionalChecks(service.url, manifest.projectVersion);
         } finally {
             await service.stop();
         }
         console.log(JSON.stringify(manifest, null, 2));
-        console.error(`demo: release ${manifest.version} built, installed, answered /health; sha256 ${manifest.sha256}`);
+        console.error(`demo: release ${manifest.version} built, installed, answered /health and passed its checks; sha256 ${manifest.sha256}`);
     } finally {
         if (installed) {
             console.error(`demo: cleaning up: dpkg --purge ${packageName}`);
@@ -85,6 +100,7 @@ async function inDockerImage(manifest: Manifest, deb: string, scratch: string): 
             const root = (await (await fetch(`${container.url}/`)).json()) as { message: string };
             if (root.message !== greeting) throw new Error(`/ says ${JSON.stringify(root.message)}, the test stack's config ${JSON.stringify(greeting)}`);
             console.error(`demo: /health answered ${JSON.stringify(health)}; / answered ${JSON.stringify(root)}`);
+            await functionalChecks(container.url, manifest.projectVersion);
 
             progress("waiting for the image's HEALTHCHECK to call the container healthy (every 5 s)");
             await waitForHealthy(container.id, 15_000);
@@ -94,7 +110,7 @@ async function inDockerImage(manifest: Manifest, deb: string, scratch: string): 
         }
         const { User: user, Labels: labels } = inspectImage(image);
         console.log(JSON.stringify({ manifest, image: { id: image, tag: imageTag(manifest), user, labels } }, null, 2));
-        console.error(`demo: release ${manifest.version} built into image ${image.slice(7, 19)}, answered /health and /; sha256 ${manifest.sha256}`);
+        console.error(`demo: release ${manifest.version} built into image ${image.slice(7, 19)}, answered /health and /, passed its checks; sha256 ${manifest.sha256}`);
     } finally {
         console.error(`demo: cleaning up: image ${imageTag(manifest)}`);
         removeImage(image);
