@@ -134,8 +134,9 @@ function writeReport(file: string, content: string): void {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
+/** Runs {@link main} as the process: its status becomes the exit code. */
+export function run(args: readonly string[]): void {
+    main(args).then(
         (status) => (process.exitCode = status),
         (error: unknown) => {
             process.stderr.write(`holodeck-check: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
@@ -143,3 +144,5 @@ if (require.main === module) {
         },
     );
 }
+
+if (require.main === module) run(process.argv.slice(2));
