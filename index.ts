@@ -81,7 +81,7 @@ export = async () => {
         artifact = new Artifact("artifact", { promoted: promoted! });
     }
 
-    const stateTree = new SaltStateTree("salt-states", { connection: master.connection, masterReady: master.ready });
+    const stateTree = new SaltStateTree("salt-states", { connection: master.connection, masterReady: master.ready, masterServerId: master.serverId });
     // A hash of the secrets is no secret; the id names servers and appears in outputs.
     const release = pulumi.unsecret(pulumi.all([artifact.sha256, app.secrets]).apply(([sha256, secrets]) => releaseId(sha256, app.config, secrets)));
     const pillar = pulumi.secret(pulumi.all([artifact.packageName, release, artifact.version, artifact.sha256, artifact.url, app.secrets]).apply(
@@ -111,6 +111,7 @@ export = async () => {
         masterFinger: master.finger,
         masterConnection: master.connection,
         masterReady: master.ready,
+        masterServerId: master.serverId,
     });
 
     // Gates in order: /health, the functional checks on the servers, then the load balancer
@@ -119,6 +120,7 @@ export = async () => {
         connection: master.connection,
         sshUser: infra.sshUser,
         masterReady: master.ready,
+        masterServerId: master.serverId,
         spec: app.checks.text,
         variables: artifact.projectVersion.apply((version) => ({ VERSION: version })),
         releaseId: release,

@@ -93,6 +93,8 @@ export interface AppServersArgs {
     readonly masterConnection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Completes when the master is up. */
     readonly masterReady: pulumi.Resource;
+    /** The master's server id: a replaced master gets the release's pillar and minion keys anew. */
+    readonly masterServerId: pulumi.Input<string>;
 }
 
 /**
@@ -122,6 +124,7 @@ export class AppServers extends pulumi.ComponentResource {
             create: pulumi.interpolate`sudo install -D -o salt -g salt -m 0640 /dev/stdin ${pillarPath}`,
             stdin: args.pillar,
             delete: pulumi.interpolate`sudo rm -f ${pillarPath}`,
+            triggers: [args.masterServerId],
         }, { ...releaseBound, deleteBeforeReplace: true, dependsOn: [args.stateTree] });
 
         // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
@@ -138,6 +141,7 @@ export class AppServers extends pulumi.ComponentResource {
                 create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) =>
                     `printf '%s' ${shellQuote(publicKeyPem)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`),
                 delete: id.apply((minion) => `sudo rm -f /etc/salt/pki/master/minions/${minion}`),
+                triggers: [args.masterServerId],
             }, { ...releaseBound, dependsOn: [args.masterReady] });
             const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
                 ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>

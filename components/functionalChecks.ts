@@ -70,6 +70,8 @@ export interface FunctionalChecksArgs {
     readonly sshUser: string;
     /** Completes when the master is up. */
     readonly masterReady: pulumi.Resource;
+    /** The master's server id: a replaced master gets the runner anew. */
+    readonly masterServerId: pulumi.Input<string>;
     /** The check file's text (config.ts has validated it). */
     readonly spec: string;
     /** Values of its placeholders (VERSION: what the release's /health reports). */
@@ -113,7 +115,7 @@ export class FunctionalChecks extends pulumi.ComponentResource {
             connection: args.connection,
             source: new pulumi.asset.StringAsset(bundle),
             remotePath: this.runnerPath,
-            triggers: [this.runnerHash],
+            triggers: [this.runnerHash, args.masterServerId],
         }, { parent: this, dependsOn: [args.masterReady] });
         this.registerOutputs({});
     }

@@ -28,6 +28,8 @@ export class SaltMaster extends pulumi.ComponentResource {
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
     /** Completes once cloud-init has run and salt-master is active. */
     readonly ready: command.remote.Command;
+    /** Nova id of the master's server: a new one must be given the state tree, keys and pillars anew. */
+    readonly serverId: pulumi.Output<string>;
 
     constructor(name: string, args: SaltMasterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:SaltMaster", name, {}, opts);
@@ -52,6 +54,7 @@ export class SaltMaster extends pulumi.ComponentResource {
         this.publicAddress = host.publicAddress;
         this.connection = host.connection;
         this.ready = host.ready;
+        this.serverId = host.server.id;
 
         this.registerOutputs({
             privateAddress: this.privateAddress, publicAddress: this.publicAddress, publicKeyPem: this.publicKeyPem, finger: this.finger,

@@ -48,6 +48,8 @@ export interface SaltStateTreeArgs {
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Completes when salt-master is up (user salt exists). */
     readonly masterReady: pulumi.Resource;
+    /** The master's server id: a replaced master gets the tree anew. */
+    readonly masterServerId: pulumi.Input<string>;
 }
 
 /** Puts the repository's state tree and pillar top file on the master; re-runs when they change. */
@@ -62,7 +64,7 @@ export class SaltStateTree extends pulumi.ComponentResource {
         this.installed = new command.remote.Command(`${name}-install`, {
             connection: args.connection,
             create: `sudo bash -s <<'HOLODECK_SCRIPT_EOF'\n${stateTreeScript(tree)}HOLODECK_SCRIPT_EOF`,
-            triggers: [treeHash],
+            triggers: [treeHash, args.masterServerId],
         }, { parent: this, dependsOn: [args.masterReady] });
         this.registerOutputs({});
     }

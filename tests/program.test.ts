@@ -143,6 +143,14 @@ describe("the Pulumi program under mocks", function () {
         assert.deepEqual([...(gate?.options.dependsOn ?? [])].sort(), ["app-0", "app-1", "app-2"]);
     });
 
+    it("gives a replaced master its state tree, pillar, minion keys and check runner anew", () => {
+        const a = byName(testA);
+        const masterId = "salt-master-host-server-id";
+        for (const name of ["salt-states-install", "app-pillar", "app-0-minion-key-seed", "app-2-minion-key-seed", "checks-runner"]) {
+            assert.ok((reveal(a.get(name)?.inputs.triggers) as string[] | undefined)?.includes(masterId), `${name} is triggered by the master's server id`);
+        }
+    });
+
     it("opens SSH and Salt's ports to no one but the admin CIDR and the minions", () => {
         const rules = ofType(testA, "openstack:networking/secGroupRule:SecGroupRule").map((rule) => reveal(rule.inputs) as Record<string, unknown>);
         assert.ok(rules.length >= 3);
