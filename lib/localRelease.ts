@@ -20,6 +20,29 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     return result.stdout;
 }
 
+/** What {@link runAsync} resolves with. */
+export interface Finished {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/**
+ * Runs `command` without blocking the event loop (so servers in this process keep answering it)
+ * and resolves with its exit status and output, whatever the status.
+ */
+export function runAsync(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+}
+
 /**
  * Copies `source` into a new git repository at `repoDir` and commits it with a fixed author and
  * date, so the same files always give the same commit. Returns the commit's SHA.

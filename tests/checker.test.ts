@@ -2,7 +2,7 @@
 // server for what the app cannot do (slow, hanging, echoing), and the bundled CLI run with node
 // from a directory where no node_modules can be found.
 import * as assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { builtinModules } from "node:module";
@@ -14,7 +14,7 @@ import { checkScript, parseReport } from "../components/functionalChecks";
 import { renderJUnit, renderTable } from "../checker/report";
 import { CheckResult, runChecks, RunReport } from "../checker/run";
 import { loadSpec, parseSpec, SpecError } from "../checker/spec";
-import { buildRelease, commitDirectory, debianWheels, run, RunningService, sampleAppDir, startService } from "../lib/localRelease";
+import { buildRelease, commitDirectory, debianWheels, run, runAsync, RunningService, sampleAppDir, startService } from "../lib/localRelease";
 
 const sampleChecks = path.join(sampleAppDir, "holodeck-checks.yaml");
 const greeting = "Hello from the checker's test";
@@ -322,17 +322,10 @@ checks:
         });
         after(() => fs.rmSync(cliDir, { recursive: true, force: true }));
 
-        function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        function runCli(args: string[]) {
             const env = { ...process.env };
             delete env.NODE_PATH;
-            return new Promise((resolve) => {
-                const child = spawn(process.execPath, [cli, ...args], { cwd: cliDir, env, stdio: ["ignore", "pipe", "pipe"] });
-                let stdout = "";
-                let stderr = "";
-                child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-                child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-                child.on("close", (status) => resolve({ status, stdout, stderr }));
-            });
+            return runAsync(process.execPath, [cli, ...args], { cwd: cliDir, env });
         }
 
         it("imports nothing from outside the bundle but Node's builtins", () => {

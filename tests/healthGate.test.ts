@@ -1,9 +1,9 @@
 // The health gate's script, run for real with bash and curl against HTTP servers on loopback.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { healthGateScript, minionId } from "../components/appServers";
+import { runAsync } from "../lib/localRelease";
 
 interface Server {
     url: string;
@@ -26,16 +26,7 @@ async function healthServer(version: string, delayMs = 0): Promise<Server> {
     return { url: `http://127.0.0.1:${port}/health`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-function runGate(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
-}
+const runGate = (script: string) => runAsync("bash", ["-c", script]);
 
 describe("the health gate", () => {
     const servers: Server[] = [];
@@ -51,20 +42,20 @@ describe("the health gate", () => {
     it("passes when every server reports the release's version", async () => {
         const urls = [await start("1.0.0"), await start("1.0.0")];
         const result = await runGate(healthGateScript({ urls, version: "1.0.0", timeoutSeconds: 5, intervalSeconds: 1 }));
-        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(result.stdout.trim().split("\n"), urls.map((url) => `health gate: ${url} is healthy`));
     });
 
     it("waits for a server that becomes ready within the deadline", async () => {
         const url = await start("2.1.0~rc1", 1500);
         const result = await runGate(healthGateScript({ urls: [url], version: "2.1.0~rc1", timeoutSeconds: 10, intervalSeconds: 1 }));
-        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.status, 0, result.stderr);
     });
 
     it("fails, naming the server and its answer, when it keeps reporting another version", async () => {
         const url = await start("0.9.0");
         const result = await runGate(healthGateScript({ urls: [url], version: "1.0.0", timeoutSeconds: 2, intervalSeconds: 1 }));
-        assert.equal(result.code, 1);
+        assert.equal(result.status, 1);
         assert.match(result.stderr, new RegExp(`health gate: ${url} did not report version 1.0.0 within 2 s; last answer: .*"version": ?"0.9.0"`));
     });
 
@@ -72,7 +63,7 @@ describe("the health gate", () => {
         const refused = await healthServer("1.0.0");
         await refused.close();
         const result = await runGate(healthGateScript({ urls: [await start("1.0.0"), refused.url], version: "1.0.0", timeoutSeconds: 2, intervalSeconds: 1 }));
-        assert.equal(result.code, 1);
+        assert.equal(result.status, 1);
         assert.match(result.stderr, new RegExp(`health gate: ${refused.url} did not report version 1.0.0 within 2 s; last answer: curl: \\(7\\)`));
     });
 
