@@ -346,8 +346,10 @@ describe("the Pulumi program under mocks", function () {
         });
 
         const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
-            ["an unverified artifact", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false } }, {},
-                /refusing to promote artifact a{0}b{0}(ab){32} \(commit 3f7868.*\): stack acme\/holodeck\/test has not verified it \(it reports passed=false/],
+            ["an artifact that failed its checks", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false, failures: 3 } }, {},
+                /refusing to promote artifact a{0}b{0}(ab){32} \(commit 3f7868.*\): stack acme\/holodeck\/test has not verified it \(it reports passed=false, sha256=(ab){32}, 9 functional checks, 3 failed, at 2026-11-25T10:00:00Z\)/],
+            ["an artifact without any verification", { artifact: verifiedArtifact.artifact }, {},
+                /has not verified it \(it reports no verification at all\); deploy it in the test stack \(with holodeck:checkFile\) and let its checks pass first/],
             ["an artifact that ran no functional checks", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, checks: 0 } }, {},
                 /has not verified it \(it reports passed=true, sha256=(ab){32}, 0 functional checks, 0 failed, at .*\); deploy it in the test stack \(with holodeck:checkFile\)/],
             ["an artifact verified before functional checks existed", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, checks: undefined, failures: undefined } }, {},
