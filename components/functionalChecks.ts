@@ -1,9 +1,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { bundleChecker } from "../checker/bundle";
 import { RunReport } from "../checker/run";
 import { shellQuote } from "../lib/holoMaker";
+import { repoRoot } from "../lib/paths";
 
 const specDelimiter = "HOLODECK_CHECKS_EOF";
 
@@ -47,6 +50,18 @@ export function checkScript(args: CheckScriptArgs): string {
         // Node 18 announces fetch as experimental on every run: not news to the reader of the table.
         `NODE_NO_WARNINGS=1 node ${shellQuote(args.runner)} --spec "$spec" ${flags.map(shellQuote).join(" ")}`,
     ].join("\n");
+}
+
+/** Where the bundled runner is written before it is copied to the master (build/ is not committed). */
+export const runnerFile = path.join(repoRoot, "build", "holodeck-check.js");
+
+/** Writes `bundle` to {@link runnerFile} (atomically: a concurrent run reads a whole file) and returns its path. */
+function writeRunner(bundle: string): string {
+    fs.mkdirSync(path.dirname(runnerFile), { recursive: true });
+    const partial = `${runnerFile}.${process.pid}.partial`;
+    fs.writeFileSync(partial, bundle);
+    fs.renameSync(partial, runnerFile);
+    return runnerFile;
 }
 
 /** Parses the JSON report holodeck-check printed. */
@@ -113,7 +128,8 @@ export class FunctionalChecks extends pulumi.ComponentResource {
         this.runnerPath = `/home/${args.sshUser}/holodeck-check.js`;
         this.runner = new command.remote.CopyToRemote(`${name}-runner`, {
             connection: args.connection,
-            source: new pulumi.asset.StringAsset(bundle),
+            // CopyToRemote copies files, not in-memory assets: the bundle goes through one.
+            source: new pulumi.asset.FileAsset(writeRunner(bundle)),
             remotePath: this.runnerPath,
             triggers: [this.runnerHash, args.masterServerId],
         }, { parent: this, dependsOn: [args.masterReady] });

@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { bundleChecker } from "../checker/bundle";
 import { releaseId } from "../components/artifact";
+import { runnerFile } from "../components/functionalChecks";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -199,7 +201,7 @@ describe("the Pulumi program under mocks", function () {
         }
     });
 
-    it("runs the functional checks on the master against every new server, after the health gate", () => {
+    it("runs the functional checks on the master against every new server, after the health gate", async () => {
         const a = byName(testA);
         const run = a.get("checks-servers");
         assert.equal(run?.parent, "checks");
@@ -212,6 +214,9 @@ describe("the Pulumi program under mocks", function () {
         assert.ok(script.includes(fs.readFileSync(path.join(__dirname, "..", "examples", "hello", "holodeck-checks.yaml"), "utf8").trim()), "the check file, as configured");
         const runner = a.get("checks-runner");
         assert.equal(reveal(runner?.inputs.remotePath), "/home/debian/holodeck-check.js");
+        // A file, as CopyToRemote needs: the bundle the tests run outside the repository.
+        assert.equal(await (runner?.inputs.source as { path?: Promise<string> }).path, runnerFile);
+        assert.equal(fs.readFileSync(runnerFile, "utf8"), bundleChecker());
         assert.deepEqual(reveal(run?.inputs.triggers), [(reveal(testA.outputs) as { releaseId: string }).releaseId, ...(reveal(run?.inputs.triggers) as string[]).slice(1)]);
         assert.notDeepEqual(reveal(byName(testB).get("checks-servers")?.inputs.triggers), reveal(run?.inputs.triggers), "a new release is checked anew");
     });
