@@ -127,9 +127,9 @@ async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumi
         masterFinger: pulumi.output(masterFinger(pem.publicKeyPem)),
         masterConnection: pulumi.secret(connection),
         masterReady,
+        masterServerId: pulumi.output("bench-master-server"),
         pillar: pulumi.secret(pulumi.output("holodeck: {}\n")),
         stateTree: masterReady,
-        externalNetwork: "public",
     };
     const scenario = () => {
         const component = new AppServers("app", args);
