@@ -113,8 +113,9 @@ export class AppServers extends pulumi.ComponentResource {
     constructor(name: string, args: AppServersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:AppServers", name, {}, opts);
         const parent = { parent: this };
-        // Everything per server is bound to the release: a new one makes new keys and servers.
-        const releaseBound = { ...parent, replacementTrigger: args.releaseId };
+        // Everything per server is bound to the release: a new one makes new keys and servers. So
+        // is a new master, which must be given the pillar and minion keys anew.
+        const releaseBound = { ...parent, replacementTrigger: pulumi.all([args.releaseId, args.masterServerId]) };
 
         // Rewritten in place when only its download URL is renewed, so the old copy's delete must
         // not follow the new copy's create (both have one path).
@@ -124,7 +125,6 @@ export class AppServers extends pulumi.ComponentResource {
             create: pulumi.interpolate`sudo install -D -o salt -g salt -m 0640 /dev/stdin ${pillarPath}`,
             stdin: args.pillar,
             delete: pulumi.interpolate`sudo rm -f ${pillarPath}`,
-            triggers: [args.masterServerId],
         }, { ...releaseBound, deleteBeforeReplace: true, dependsOn: [args.stateTree] });
 
         // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
@@ -141,7 +141,6 @@ export class AppServers extends pulumi.ComponentResource {
                 create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) =>
                     `printf '%s' ${shellQuote(publicKeyPem)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`),
                 delete: id.apply((minion) => `sudo rm -f /etc/salt/pki/master/minions/${minion}`),
-                triggers: [args.masterServerId],
             }, { ...releaseBound, dependsOn: [args.masterReady] });
             const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
                 ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>
