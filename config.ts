@@ -119,7 +119,7 @@ export interface CheckFile {
 }
 
 /** The placeholders the program fills in a check file: VERSION is what /health reports. */
-export const checkVariables = ["VERSION"] as const;
+const checkVariables = ["VERSION"] as const;
 
 /** The cloud, as the OpenStack provider's own configuration names it. */
 export interface CloudSettings {
