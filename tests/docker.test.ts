@@ -246,13 +246,14 @@ describe("the Docker image of a release", function () {
             assert.doesNotMatch(result.stdout + result.stderr, new RegExp(password));
         });
 
-        it("fails, naming the registry and the config keys, when the login is refused; nothing is pushed", async function () {
+        it("fails before building, naming the registry and the config keys, when the login is refused; nothing is pushed", async function () {
             this.timeout(60_000);
             const imageRef = imageTag(manifest, `${address}/holodeck/refused`);
-            cleanups.push(() => removeImage(imageRef));
             const result = pushImage(imageRef, "wrong-password\n");
             assert.equal(result.status, 1, result.stderr);
             assert.match(result.stderr, new RegExp(`holodeck-image: error: the registry ${address} refused the login of ${user} .*holodeck:registryPassword`));
+            assert.doesNotMatch(result.stderr, /building/);
+            assert.notEqual(spawnSync(dockerClient, ["image", "inspect", imageRef]).status, 0, "no image was built");
             assert.equal((await registryManifest("holodeck/refused", imageRef.split(":").pop()!)).status, 404);
         });
 
