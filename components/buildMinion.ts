@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { BuildSettings, ImageSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { imageArgs, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
-import { holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
+import { heredoc, holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
 import { PushedImage } from "./artifact";
 import { HostArgs, ManagedServer } from "./managedServer";
@@ -39,24 +39,19 @@ export function buildScript(build: BuildSettings, containerUrl: string, authUrl:
     ].join("\n");
 }
 
-const dockerfileDelimiter = "HOLODECK_DOCKERFILE_EOF";
-
 /**
  * The shell script the minion runs per release image: the Dockerfile rendered here goes in by
  * heredoc, holodeck-image builds it beside the release's .deb and pushes it, the registry
  * password (if any) on stdin; it prints the pushed image last.
  */
 export function imageScript(manifest: Manifest, dockerfile: string, image: string, username: string): string {
-    if (dockerfile.split("\n").includes(dockerfileDelimiter)) throw new Error(`the Dockerfile contains the line ${dockerfileDelimiter}`);
     const flags = ["--manifest", `${releaseDir}/${manifest.file}.json`, "--image", image, "--push", ...(username ? ["--username", username] : [])];
     return [
         "set -euo pipefail",
         "sudo install -m 0755 \"$HOME/holodeck-image\" /usr/local/bin/",
         "dockerfile=$(mktemp)",
         "trap 'rm -f \"$dockerfile\"' EXIT",
-        `cat >"$dockerfile" <<'${dockerfileDelimiter}'`,
-        dockerfile.endsWith("\n") ? dockerfile.slice(0, -1) : dockerfile,
-        dockerfileDelimiter,
+        heredoc('cat >"$dockerfile"', dockerfile, "HOLODECK_DOCKERFILE_EOF", "the Dockerfile"),
         `sudo /usr/local/bin/holodeck-image --dockerfile "$dockerfile" ${flags.map(shellQuote).join(" ")}`,
     ].join("\n");
 }

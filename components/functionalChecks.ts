@@ -5,10 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundleChecker } from "../checker/bundle";
 import { RunReport } from "../checker/run";
-import { shellQuote } from "../lib/holoMaker";
+import { heredoc, shellQuote } from "../lib/holoMaker";
 import { repoRoot } from "../lib/paths";
-
-const specDelimiter = "HOLODECK_CHECKS_EOF";
 
 /** Inputs of {@link checkScript}. */
 export interface CheckScriptArgs {
@@ -28,7 +26,6 @@ export interface CheckScriptArgs {
  * and its table on stderr. It exits 1 when a check fails, which fails the update.
  */
 export function checkScript(args: CheckScriptArgs): string {
-    if (args.spec.split("\n").includes(specDelimiter)) throw new Error(`the check file contains the line ${specDelimiter}`);
     const flags = [
         ...Object.entries(args.variables).flatMap(([name, value]) => ["--var", `${name}=${value}`]),
         ...args.targets.flatMap((target) => ["--target", target]),
@@ -44,9 +41,7 @@ export function checkScript(args: CheckScriptArgs): string {
         "  { echo \"functional checks: holodeck-check needs Node.js 18 or later; this server has $(node --version)\" >&2; exit 1; }",
         "spec=$(mktemp)",
         "trap 'rm -f \"$spec\"' EXIT",
-        `cat >"$spec" <<'${specDelimiter}'`,
-        args.spec.endsWith("\n") ? args.spec.slice(0, -1) : args.spec,
-        specDelimiter,
+        heredoc('cat >"$spec"', args.spec, "HOLODECK_CHECKS_EOF", "the check file"),
         // Node 18 announces fetch as experimental on every run: not news to the reader of the table.
         `NODE_NO_WARNINGS=1 node ${shellQuote(args.runner)} --spec "$spec" ${flags.map(shellQuote).join(" ")}`,
     ].join("\n");

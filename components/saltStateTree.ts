@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { heredoc } from "../lib/holoMaker";
 import { repoRoot } from "../lib/paths";
 
 /** The state tree in the repository: salt/states (file_roots) and salt/pillar (pillar_roots). */
@@ -33,12 +34,7 @@ export function stateTreeScript(files: Record<string, string>, root = "", owner 
     for (const [file, content] of Object.entries(files)) {
         const target = file.startsWith("states/") ? `/srv/salt/${file.slice("states/".length)}` : `/srv/${file}`;
         if (!/^[\w./-]+$/.test(file) || !/^\/srv\/(salt|pillar)\//.test(target)) throw new Error(`salt/${file}: not a state or pillar file name`);
-        if (content.split("\n").includes(delimiter)) throw new Error(`salt/${file} contains the line ${delimiter}`);
-        lines.push(
-            `install -D -o ${owner} -g ${owner} -m 0640 /dev/stdin ${root}${target} <<'${delimiter}'`,
-            content.endsWith("\n") ? content.slice(0, -1) : content,
-            delimiter,
-        );
+        lines.push(heredoc(`install -D -o ${owner} -g ${owner} -m 0640 /dev/stdin ${root}${target}`, content, delimiter, `salt/${file}`));
     }
     return `${lines.join("\n")}\n`;
 }
@@ -63,7 +59,7 @@ export class SaltStateTree extends pulumi.ComponentResource {
         const treeHash = createHash("sha256").update(JSON.stringify(tree)).digest("hex");
         this.installed = new command.remote.Command(`${name}-install`, {
             connection: args.connection,
-            create: `sudo bash -s <<'HOLODECK_SCRIPT_EOF'\n${stateTreeScript(tree)}HOLODECK_SCRIPT_EOF`,
+            create: heredoc("sudo bash -s", stateTreeScript(tree), "HOLODECK_SCRIPT_EOF", "the state tree's script"),
             triggers: [treeHash, args.masterServerId],
         }, { parent: this, dependsOn: [args.masterReady] });
         this.registerOutputs({});

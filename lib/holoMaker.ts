@@ -35,6 +35,16 @@ export function shellQuote(word: string): string {
 }
 
 /**
+ * `command` fed `content` by a quoted heredoc (no expansion inside) ending at `delimiter`, as
+ * lines of a script. Refuses content that holds the delimiter line (`what` names it), which
+ * would end the heredoc early and run the rest as commands.
+ */
+export function heredoc(command: string, content: string, delimiter: string, what: string): string {
+    if (content.split("\n").includes(delimiter)) throw new Error(`${what} contains the line ${delimiter}`);
+    return [`${command} <<'${delimiter}'`, content.endsWith("\n") ? content.slice(0, -1) : content, delimiter].join("\n");
+}
+
+/**
  * The shell command that builds `build` with the holodeck-build script at `builder`, writing the
  * .deb and its manifest to `outDir`. The last line it prints is the manifest's path.
  */

@@ -2,6 +2,7 @@
 // one commit, run HoloMaker on it, start the installed service and ask it for /health.
 import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { Manifest } from "./holoMaker";
 import { builderDir, repoRoot } from "./paths";
@@ -18,6 +19,17 @@ export function run(command: string, args: string[], options: { cwd?: string; en
         throw new Error(`${command} ${args.join(" ")} failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
     }
     return result.stdout;
+}
+
+/** A TCP port on loopback that nothing listened on a moment ago. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
 }
 
 /** What {@link runAsync} resolves with. */

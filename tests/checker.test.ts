@@ -14,19 +14,10 @@ import { checkScript, parseReport } from "../components/functionalChecks";
 import { renderJUnit, renderTable } from "../checker/report";
 import { CheckResult, runChecks, RunReport } from "../checker/run";
 import { loadSpec, parseSpec, SpecError } from "../checker/spec";
-import { buildRelease, commitDirectory, debianWheels, run, runAsync, RunningService, sampleAppDir, startService } from "../lib/localRelease";
+import { buildRelease, commitDirectory, debianWheels, freePort, run, runAsync, RunningService, sampleAppDir, startService } from "../lib/localRelease";
 
 const sampleChecks = path.join(sampleAppDir, "holodeck-checks.yaml");
 const greeting = "Hello from the checker's test";
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-}
 
 interface TestServer {
     url: string;

@@ -3,7 +3,6 @@
 // Needs a Docker engine; without one the suite is skipped, loudly.
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import * as net from "node:net";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -27,21 +26,10 @@ import {
     writeImageConfig,
 } from "../lib/dockerImage";
 import { Manifest } from "../lib/holoMaker";
-import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../lib/localRelease";
+import { buildRelease, commitDirectory, debianWheels, freePort, run, sampleAppDir } from "../lib/localRelease";
 import { stackAppConfig } from "../lib/stackFiles";
 import { builderDir } from "../lib/paths";
 import { renderConfigIni } from "../lib/saltRender";
-
-/** A TCP port nothing listens on right now. */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-        server.on("error", reject);
-    });
-}
 
 // Not the demo's holodeck-hello, so the two never share an image tag.
 const name = "holodeck-hello-docker";

@@ -1,9 +1,11 @@
-// The health gate's script, run for real with bash and curl against HTTP servers on loopback.
+// The health gate's script, run for real with bash and curl against HTTP servers on loopback; and
+// the heredoc every remote script feeds its files through, run by bash.
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { healthGateScript, minionId } from "../components/appServers";
-import { runAsync } from "../lib/localRelease";
+import { heredoc } from "../lib/holoMaker";
+import { run, runAsync } from "../lib/localRelease";
 
 interface Server {
     url: string;
@@ -69,5 +71,20 @@ describe("the health gate", () => {
 
     it("names minions by app, stack, release and index", () => {
         assert.equal(minionId("holodeck-hello", "prod", "0123456789ab", 2), "holodeck-hello-prod-0123456789ab-2");
+    });
+});
+
+describe("heredoc", () => {
+    it("hands bash the content byte for byte, with or without its last newline, expanding nothing", () => {
+        const content = "a $HOME `id` \\n 'quoted' \"double\"\n\n  indented\tTAB";
+        for (const text of [content, `${content}\n`]) {
+            assert.equal(run("bash", ["-c", heredoc("cat", text, "END_OF_FILE", "the file")]), `${content}\n`);
+        }
+    });
+
+    it("refuses content holding the delimiter line, which would end it early", () => {
+        assert.throws(() => heredoc("cat", "one\nEND_OF_FILE\nrm -rf /tmp/x\n", "END_OF_FILE", "the check file"),
+            /^Error: the check file contains the line END_OF_FILE$/);
+        assert.equal(run("bash", ["-c", heredoc("cat", "not END_OF_FILE alone", "END_OF_FILE", "x")]), "not END_OF_FILE alone\n");
     });
 });
