@@ -46,7 +46,7 @@ export = async () => {
         adminCidr: infra.adminCidr,
         appPort: app.port,
         appCidr: app.allowedCidr,
-        loadBalancerCidr: app.loadBalancer ? infra.networkCidr : "",
+        loadBalancer: app.loadBalancer,
     });
     const access = { keyPair: keyPair.name, externalNetwork: infra.externalNetwork, sshUser: infra.sshUser, sshPrivateKey: adminKey.privateKeyOpenssh };
     const master = new SaltMaster("salt-master", {

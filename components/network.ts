@@ -9,8 +9,8 @@ export interface IngressRule {
     readonly group: "admin" | "saltMaster" | "appServers";
     /** TCP port range. */
     readonly ports: readonly [number, number];
-    /** A CIDR, or the security group traffic must come from. */
-    readonly from: { readonly cidr: string } | { readonly group: "appServers" | "saltMaster" };
+    /** A CIDR, the security group traffic must come from, or the servers' own subnet. */
+    readonly from: { readonly cidr: string } | { readonly group: "appServers" | "saltMaster" } | { readonly subnet: "servers" };
     /** Why the rule exists. */
     readonly description: string;
 }
@@ -23,14 +23,14 @@ export interface ExposureArgs {
     readonly appPort: number;
     /** CIDR allowed on the app port directly; "" for none. */
     readonly appCidr: string;
-    /** The subnet's CIDR when a load balancer forwards to the app servers from it; "" for none. */
-    readonly loadBalancerCidr: string;
+    /** Whether a load balancer on the servers' subnet forwards to the app servers. */
+    readonly loadBalancer: boolean;
 }
 
 /**
  * Every ingress rule of the deployment: SSH only from the admin CIDR (master and build minion),
  * Salt's 4505/4506 only from the app servers' group, the app port only from the master (the
- * health gate runs there), the load balancer's subnet and the configured CIDR.
+ * health gate and functional checks run there), the load balancer's subnet and the configured CIDR.
  */
 export function ingressRules(args: ExposureArgs): IngressRule[] {
     const rules: IngressRule[] = [
@@ -38,8 +38,8 @@ export function ingressRules(args: ExposureArgs): IngressRule[] {
         { key: "salt", group: "saltMaster", ports: [4505, 4506], from: { group: "appServers" }, description: "Salt publish/return from the minions" },
         { key: "health-gate", group: "appServers", ports: [args.appPort, args.appPort], from: { group: "saltMaster" }, description: "health gate on the master" },
     ];
-    if (args.loadBalancerCidr) {
-        rules.push({ key: "load-balancer", group: "appServers", ports: [args.appPort, args.appPort], from: { cidr: args.loadBalancerCidr }, description: "load balancer members" });
+    if (args.loadBalancer) {
+        rules.push({ key: "load-balancer", group: "appServers", ports: [args.appPort, args.appPort], from: { subnet: "servers" }, description: "load balancer members" });
     }
     if (args.appCidr) {
         rules.push({ key: "app-cidr", group: "appServers", ports: [args.appPort, args.appPort], from: { cidr: args.appCidr }, description: "app port from the configured CIDR" });
@@ -62,6 +62,8 @@ export class Network extends pulumi.ComponentResource {
     readonly networkId: pulumi.Output<string>;
     /** ID of its subnet (load balancer VIP and members). */
     readonly subnetId: pulumi.Output<string>;
+    /** That subnet's CIDR: an existing network's own, not holodeck:networkCidr. */
+    readonly subnetCidr: pulumi.Output<string>;
     /** SSH from the admin CIDR: the master and the build minion. */
     readonly adminGroup: openstack.networking.SecGroup;
     /** Salt's ports, from the app servers only. */
@@ -81,6 +83,7 @@ export class Network extends pulumi.ComponentResource {
                     return subnets.ids[0];
                 }),
             );
+            this.subnetCidr = openstack.networking.getSubnetOutput({ subnetId: this.subnetId }, parent).cidr;
         } else {
             const network = new openstack.networking.Network(`${name}-net`, { adminStateUp: true }, parent);
             const subnet = new openstack.networking.Subnet(`${name}-subnet`, {
@@ -93,6 +96,7 @@ export class Network extends pulumi.ComponentResource {
             new openstack.networking.RouterInterface(`${name}-router-interface`, { routerId: router.id, subnetId: subnet.id }, parent);
             this.networkId = network.id;
             this.subnetId = subnet.id;
+            this.subnetCidr = subnet.cidr;
         }
 
         this.adminGroup = new openstack.networking.SecGroup(`${name}-admin`, { description: "Holodeck: SSH from the admin CIDR" }, parent);
@@ -101,9 +105,12 @@ export class Network extends pulumi.ComponentResource {
         const groups = { admin: this.adminGroup, saltMaster: this.saltMasterGroup, appServers: this.appServersGroup };
 
         for (const rule of ingressRules(args)) {
-            const source = "cidr" in rule.from
-                ? { remoteIpPrefix: rule.from.cidr, ethertype: rule.from.cidr.includes(":") ? "IPv6" : "IPv4" }
-                : { remoteGroupId: groups[rule.from.group].id, ethertype: "IPv4" };
+            const ethertype = (cidr: string) => (cidr.includes(":") ? "IPv6" : "IPv4");
+            const source = "group" in rule.from
+                ? { remoteGroupId: groups[rule.from.group].id, ethertype: "IPv4" }
+                : "cidr" in rule.from
+                    ? { remoteIpPrefix: rule.from.cidr, ethertype: ethertype(rule.from.cidr) }
+                    : { remoteIpPrefix: this.subnetCidr, ethertype: this.subnetCidr.apply(ethertype) };
             new openstack.networking.SecGroupRule(`${name}-${rule.key}`, {
                 securityGroupId: groups[rule.group].id,
                 direction: "ingress",

@@ -156,6 +156,8 @@ function fakeCall(token: string, inputs: Record<string, unknown>, region: string
             return { ...inputs, id: `offline-${inputs.name}-network-id` };
         case "openstack:networking/getSubnetIdsV2:getSubnetIdsV2":
             return { ...inputs, ids: ["offline-subnet-id"] };
+        case "openstack:networking/getSubnet:getSubnet":
+            return { ...inputs, cidr: "172.16.40.0/24" };
         default:
             return inputs;
     }

@@ -353,6 +353,19 @@ describe("the Pulumi program under mocks", function () {
                 "two servers and the balancer, three checks each");
         });
 
+        it("lets the load balancer reach the servers from their subnet's own CIDR, an existing network's too", async () => {
+            const cloud = { stackOutputs: { "acme/holodeck/test": verifiedArtifact } };
+            const lbRule = (run: OfflineRun) => reveal(byName(run).get("net-load-balancer")?.inputs) as Record<string, unknown>;
+            const created = await runOffline(program, { project: "holodeck", stack: "prod", config: prodConfig, cloud });
+            assert.deepEqual([lbRule(created).remoteIpPrefix, lbRule(created).portRangeMin], ["10.80.0.0/24", 8000]);
+            const existing = await runOffline(program, {
+                project: "holodeck", stack: "prod", cloud,
+                config: { ...prodConfig, "holodeck:networkId": "0d2c4e6f-8a1b-4c3d-9e5f-7a6b8c9d0e1f", "holodeck:networkCidr": "10.99.0.0/24" },
+            });
+            assert.equal(lbRule(existing).remoteIpPrefix, "172.16.40.0/24", "the existing subnet's CIDR, as OpenStack reports it, not holodeck:networkCidr");
+            assert.equal(byName(testA).has("net-load-balancer"), false, "no such rule without a load balancer");
+        });
+
         const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
             ["an artifact that failed its checks", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false, failures: 3 } }, {},
                 /refusing to promote artifact a{0}b{0}(ab){32} \(commit 3f7868.*\): stack acme\/holodeck\/test has not verified it \(it reports passed=false, sha256=(ab){32}, 9 functional checks, 3 failed, at 2026-11-25T10:00:00Z\)/],
