@@ -226,7 +226,7 @@ export function buildImage(manifest: Manifest, deb: string, port: number, baseIm
 }
 
 /** The Dockerfile's own error lines in a build's output, or else its last lines. */
-export function buildErrors(output: string): string {
+function buildErrors(output: string): string {
     // Plain progress prefixes a step's output with "#<step> <seconds> ".
     const lines = output.trim().split("\n").map((line) => line.replace(/^#\d+ \d+\.\d+ /, ""));
     const ours = lines.filter((line) => line.startsWith(errorPrefix));
