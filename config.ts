@@ -362,14 +362,14 @@ function parseFormats(read: Reader): ArtifactFormat[] {
 /** The image settings; where the image is not built (prod) they must be unset. */
 function parseImage(read: Reader, built: boolean): ImageSettings | undefined {
     const text = read.text.bind(read);
-    const settings = { repository: text("imageRepository"), baseImage: text("imageBase"), username: text("registryUsername") };
-    const password = read.text("registryPassword");
     if (!built) {
-        const set = [...Object.entries({ imageRepository: settings.repository, imageBase: settings.baseImage, registryUsername: settings.username, registryPassword: password })]
-            .filter(([, value]) => value).map(([key]) => key);
-        for (const key of set) read.problem(key, "is for the stack that builds the image: a promoting stack takes the other stack's image by its digest; remove it");
+        for (const key of ["imageRepository", "imageBase", "registryUsername", "registryPassword"].filter((key) => text(key))) {
+            read.problem(key, "is for the stack that builds the image: a promoting stack takes the other stack's image by its digest; remove it");
+        }
         return undefined;
     }
+    const settings = { repository: text("imageRepository"), baseImage: text("imageBase"), username: text("registryUsername") };
+    const password = text("registryPassword");
     if (!settings.repository) {
         read.problem("imageRepository", "is required when artifactFormats has docker: set it with `pulumi config set holodeck:imageRepository registry.example.com/team/app`");
     } else if (/:[^/]*$/.test(settings.repository.replace(/^[^/]*\//, "")) || settings.repository.includes("@")) {
