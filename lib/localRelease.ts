@@ -2,7 +2,6 @@
 // one commit, run HoloMaker on it, start the installed service and ask it for /health.
 import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { Manifest } from "./holoMaker";
 import { builderDir, repoRoot } from "./paths";
@@ -21,14 +20,34 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     return result.stdout;
 }
 
-/** A TCP port on loopback that nothing listened on a moment ago. */
-export function freePort(): Promise<number> {
+/** A loopback port that refuses connections for as long as it is held, and that nobody else can take. */
+export interface RefusedPort {
+    readonly port: number;
+    release(): Promise<void>;
+}
+
+/**
+ * Holds a loopback TCP port bound but not listening (Node cannot do that; Python can): connections
+ * to it are refused, and no other process can bind it meanwhile, unlike a port closed and reused.
+ */
+export function refusedPort(): Promise<RefusedPort> {
+    const holder = spawn("/usr/bin/python3", ["-c", [
+        "import socket, sys",
+        "s = socket.socket()",
+        "s.bind(('127.0.0.1', 0))",
+        "print(s.getsockname()[1], flush=True)",
+        "sys.stdin.read()",
+    ].join("\n")], { stdio: ["pipe", "pipe", "inherit"] });
+    const exited = new Promise<void>((resolve) => holder.once("exit", () => resolve()));
     return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
+        let output = "";
+        holder.once("error", reject);
+        holder.once("exit", (code) => reject(new Error(`the port holder exited (${code}) before binding`)));
+        holder.stdout.on("data", (chunk: Buffer) => {
+            output += chunk.toString();
+            if (!output.includes("\n")) return;
+            resolve({ port: Number(output.trim()), release: () => { holder.stdin.end(); return exited; } });
         });
-        server.on("error", reject);
     });
 }
 

@@ -5,18 +5,18 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { healthGateScript, minionId } from "../components/appServers";
 import { heredoc } from "../lib/holoMaker";
-import { run, runAsync } from "../lib/localRelease";
+import { refusedPort, run, runAsync } from "../lib/localRelease";
 
 interface Server {
     url: string;
     close(): Promise<void>;
 }
 
-/** A server answering /health with `version`, optionally only after `delayMs`. */
-async function healthServer(version: string, delayMs = 0): Promise<Server> {
-    const startedAt = Date.now();
+/** A server answering /health with `version`, after answering 503 to its first `startingRequests`. */
+async function healthServer(version: string, startingRequests = 0): Promise<Server> {
+    let requests = 0;
     const server = http.createServer((request, response) => {
-        if (Date.now() - startedAt < delayMs) {
+        if (++requests <= startingRequests) {
             response.writeHead(503).end("starting");
             return;
         }
@@ -35,8 +35,8 @@ describe("the health gate", () => {
     afterEach(async () => {
         await Promise.all(servers.splice(0).map((server) => server.close()));
     });
-    const start = async (version: string, delayMs = 0) => {
-        const server = await healthServer(version, delayMs);
+    const start = async (version: string, startingRequests = 0) => {
+        const server = await healthServer(version, startingRequests);
         servers.push(server);
         return server.url;
     };
@@ -49,9 +49,10 @@ describe("the health gate", () => {
     });
 
     it("waits for a server that becomes ready within the deadline", async () => {
-        const url = await start("2.1.0~rc1", 1500);
-        const result = await runGate(healthGateScript({ urls: [url], version: "2.1.0~rc1", timeoutSeconds: 10, intervalSeconds: 1 }));
+        const url = await start("2.1.0~rc1", 2);
+        const result = await runGate(healthGateScript({ urls: [url], version: "2.1.0~rc1", timeoutSeconds: 60, intervalSeconds: 0.2 }));
         assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout.trim(), `health gate: ${url} is healthy`);
     });
 
     it("fails, naming the server and its answer, when it keeps reporting another version", async () => {
@@ -62,11 +63,12 @@ describe("the health gate", () => {
     });
 
     it("fails when a server refuses connections", async () => {
-        const refused = await healthServer("1.0.0");
-        await refused.close();
-        const result = await runGate(healthGateScript({ urls: [await start("1.0.0"), refused.url], version: "1.0.0", timeoutSeconds: 2, intervalSeconds: 1 }));
+        const held = await refusedPort();
+        const refused = `http://127.0.0.1:${held.port}/health`;
+        const result = await runGate(healthGateScript({ urls: [await start("1.0.0"), refused], version: "1.0.0", timeoutSeconds: 2, intervalSeconds: 1 }))
+            .finally(() => held.release());
         assert.equal(result.status, 1);
-        assert.match(result.stderr, new RegExp(`health gate: ${refused.url} did not report version 1.0.0 within 2 s; last answer: curl: \\(7\\)`));
+        assert.match(result.stderr, new RegExp(`health gate: ${refused} did not report version 1.0.0 within 2 s; last answer: curl: \\(7\\)`));
     });
 
     it("names minions by app, stack, release and index", () => {
