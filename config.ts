@@ -1,11 +1,11 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
 import * as fs from "node:fs";
-import { isIP } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSpec, SpecError } from "./checker/spec";
 import { repoRoot } from "./lib/paths";
+import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
 /** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
 export interface BuildSettings {
@@ -151,22 +151,6 @@ const gitUrl = /^(https:\/\/[^\s/@]+(:\d+)?\/\S+|ssh:\/\/[^\s@/]+@[^\s/]+\/\S+|[
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const maxServers = 20;
 
-/** Checks a CIDR (IPv4 or IPv6); returns a problem or "". */
-function cidrProblem(value: string): string {
-    const [address, bits, extra] = value.split("/");
-    const family = isIP(address ?? "");
-    const max = family === 4 ? 32 : 128;
-    if (!family || extra !== undefined || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > max) {
-        return `'${value}' is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/48)`;
-    }
-    if (family === 4) {
-        const host = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
-        const size = 2 ** (32 - Number(bits));
-        if (host % size !== 0) return `'${value}' has host bits set: use ${[24, 16, 8, 0].map((shift) => Math.floor((host - (host % size)) / 2 ** shift) % 256).join(".")}/${bits}`;
-    }
-    return "";
-}
-
 /** Reads raw values and collects every problem, each naming its key. */
 class Reader {
     readonly problems: string[] = [];
@@ -232,13 +216,17 @@ class Reader {
         return settings;
     }
 
-    cidr(key: string, fallback = ""): string {
+    /** An IPv4 CIDR in canonical form (policy/cidr.ts); undefined when unset or refused. */
+    cidr(key: string, fallback = ""): Ipv4Cidr | undefined {
         const value = this.text(key, fallback);
-        const problem = value ? cidrProblem(value) : "";
-        if (problem) this.problem(key, problem);
-        return value;
+        if (!value) return undefined;
+        const parsed = parseIpv4Cidr(value);
+        if (parsed.problem !== undefined) this.problem(key, `'${value}' ${parsed.problem}`);
+        return parsed.cidr;
     }
 }
+
+const cidrText = (cidr: Ipv4Cidr | undefined) => (cidr ? `${cidr.address}/${cidr.prefixLength}` : "");
 
 /** Validates raw configuration values (keys without the "holodeck:" prefix). */
 export function parseConfig(raw: RawConfig): HolodeckConfig {
@@ -273,10 +261,15 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     const flavor = read.required("flavor", "<flavor name>");
     const networkId = text("networkId");
     if (networkId && !uuid.test(networkId)) problem("networkId", `'${networkId}' is not a network ID: use the UUID (\`openstack network list\`), or leave it empty to create a network`);
-    const networkCidr = read.cidr("networkCidr", "10.80.0.0/24");
-    const adminCidr = read.required("adminCidr", "203.0.113.0/24") && read.cidr("adminCidr");
-    if (/\/0$/.test(adminCidr)) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
-    const allowedCidr = read.cidr("appCidr");
+    const parsedNetwork = read.cidr("networkCidr", "10.80.0.0/24");
+    const networkCidr = cidrText(parsedNetwork);
+    const admin = read.required("adminCidr", "203.0.113.0/24") ? read.cidr("adminCidr") : undefined;
+    const adminCidr = cidrText(admin);
+    if (admin?.prefixLength === 0) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
+    else if (admin && admin.prefixLength < broadestPrivatePrefix) {
+        problem("adminCidr", `'${adminCidr}' would open SSH to ${addressCount(admin.prefixLength)} addresses, much of the internet: use your office or bastion CIDR (a /${broadestPrivatePrefix} or narrower)`);
+    }
+    const allowedCidr = cidrText(read.cidr("appCidr"));
     const saltVersion = text("saltVersion", "3008");
     if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
     const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
@@ -294,6 +287,19 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+    const network = networkId ? undefined : parsedNetwork;
+    if (network) {
+        // Two releases' servers side by side during a rollout, the master, the build minion and the
+        // load balancer; Neutron keeps the network, broadcast, gateway and DHCP addresses.
+        const needed = 2 * app.serverCount + 4;
+        const usable = 2 ** (32 - network.prefixLength) - 4;
+        if (network.prefixLength < broadestPrivatePrefix) {
+            problem("networkCidr", `'${networkCidr}' is ${addressCount(network.prefixLength)} addresses, not a private subnet: use a /${broadestPrivatePrefix} to /28 of a private range (default 10.80.0.0/24)`);
+        } else if (usable < needed && Number.isInteger(app.serverCount) && app.serverCount <= maxServers) {
+            problem("networkCidr", `'${networkCidr}' leaves ${Math.max(usable, 0)} addresses for servers, but ${needed} are needed (2 × serverCount ${app.serverCount} during a rollout, `
+                + "the master, the build minion, the load balancer): use a larger subnet (a smaller prefix length), e.g. /24");
+        }
+    }
     const checks = readCheckFile(read, source === "build");
     // The health gate, security groups and load balancer use appPort: the service must listen there.
     const servicePort = /--port[= ](\d+)/.exec(build.service)?.[1];
