@@ -1,9 +1,9 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSpec, SpecError } from "./checker/spec";
+import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
+import { parseSpec, readSpecText, SpecError } from "./checker/spec";
 import { repoRoot } from "./lib/paths";
 import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
@@ -157,8 +157,9 @@ class Reader {
 
     constructor(private readonly raw: RawConfig) {}
 
+    /** Records a problem; a credential in a URL it quotes is never shown. */
     problem(key: string, text: string): void {
-        this.problems.push(`${key.includes(":") ? key : `${namespace}:${key}`} ${text}`);
+        this.problems.push(redactCredentials(`${key.includes(":") ? key : `${namespace}:${key}`} ${text}`));
     }
 
     text(key: string, fallback = ""): string {
@@ -273,7 +274,11 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     const saltVersion = text("saltVersion", "3008");
     if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
     const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
-    if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) problem("openstack:authUrl", `'${authUrl}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    if (authUrl && hasCredentials(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' carries credentials: remove them, and set the password as a secret (\`pulumi config set --secret openstack:password\`)`);
+    } else if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    }
     const sshUser = text("sshUser", "debian");
     if (!/^[a-z_][a-z0-9_-]*$/.test(sshUser)) problem("sshUser", `'${sshUser}' is not a user name`);
 
@@ -333,7 +338,7 @@ function readCheckFile(read: Reader, required: boolean): CheckFile | undefined {
     }
     let text: string;
     try {
-        text = fs.readFileSync(path.resolve(repoRoot, file), "utf8");
+        text = readSpecText(path.resolve(repoRoot, file));
     } catch (error) {
         read.problem("checkFile", `'${file}' cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give a path relative to the project (${repoRoot})`);
         return undefined;
@@ -399,7 +404,10 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
     const text = read.text.bind(read);
 
     const repo = text("appRepo");
-    if (repo && !gitUrl.test(repo)) problem("appRepo", `'${repo}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
+    if (repo && hasCredentials(repo)) {
+        problem("appRepo", `'${redactUrl(repo)}' carries credentials: they would be printed, kept in the stack's state and put on the build minion's `
+            + "command line. Remove them: the build minion clones without credentials (a public https URL, or an ssh URL)");
+    } else if (repo && !gitUrl.test(repo)) problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
 
     const subdir = text("appSubdir");
     if (subdir.startsWith("/") || `/${subdir}/`.includes("/../")) problem("appSubdir", `'${subdir}' must be a relative path inside the repository, without '..'`);

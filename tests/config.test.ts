@@ -216,6 +216,29 @@ describe("stack configuration", () => {
         assert.equal(parseConfig({ ...valid, networkCidr: "10.80.0.0/28" }).infra.networkCidr, "10.80.0.0/28");
     });
 
+    it("never echoes a credential given in a URL", () => {
+        const secret = "ghp_N0tReallyAT0ken";
+        const cases: [RawConfig, RegExp][] = [
+            [{ ...valid, appRepo: `https://ci:${secret}@github.com/org/app.git` },
+                /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials: they would be printed, kept in the stack's state and put on the build minion's command line\. Remove them/],
+            [{ ...valid, appRepo: `https://${secret}@github.com/org/app.git` }, /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, appRepo: `https://ci:${secret} x@github.com/org/app.git` }, /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, appRepo: `ssh://git:${secret}@github.com/org/app.git` }, /^holodeck:appRepo 'ssh:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, "openstack:authUrl": `https://admin:${secret}@keystone.example.com/v3` },
+                /^openstack:authUrl 'https:\/\/\[redacted\]@keystone\.example\.com\/v3' carries credentials: remove them, and set the password as a secret/],
+            [{ ...valid, "openstack:authUrl": `https://keystone.example.com/v2.0?token=${secret}` }, /^openstack:authUrl 'https:\/\/keystone\.example\.com\/v2\.0\?token=\[redacted\]' must be the https URL/],
+            [{ ...valid, pipFindLinks: `https://wheels:${secret}@wheels.example.com/` }, /^holodeck:pipFindLinks 'https:\/\/\[redacted\]@wheels\.example\.com\/' must be a list/],
+        ];
+        for (const [raw, expected] of cases) {
+            const problems = problemsOf(raw);
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], expected);
+            assert.ok(!problems[0].includes(secret.slice(0, 10)), problems[0]);
+        }
+        // An ssh user is a name, not a secret.
+        assert.equal(build({ ...valid, appRepo: "ssh://git@github.com/org/app.git" }).repo, "ssh://git@github.com/org/app.git");
+    });
+
     it("reports every problem at once", () => {
         assert.deepEqual(problemsOf({ ...valid, appRepo: undefined, commit: "main", withPip: "maybe" }).map((problem) => problem.split(" ")[0]).sort(), [
             "holodeck:appRepo", "holodeck:commit", "holodeck:withPip",
