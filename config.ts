@@ -147,6 +147,11 @@ export class ConfigError extends Error {
 }
 
 const namespace = "holodeck";
+/** Line breaks of any kind (YAML and Python count U+0085, U+2028 and U+2029 too), NUL and other control characters. */
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\u0000-\u001f\u007f\u0085\u2028\u2029]/;
+/** Names passed to OpenStack and the registry as they are. */
+const namesKeys = ["flavor", "masterFlavor", "buildFlavor", "externalNetwork", "openstack:region", "registryUsername"];
 const gitUrl = /^(https:\/\/[^\s/@]+(:\d+)?\/\S+|ssh:\/\/[^\s@/]+@[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const maxServers = 20;
@@ -154,6 +159,7 @@ const maxServers = 20;
 /** Reads raw values and collects every problem, each naming its key. */
 class Reader {
     readonly problems: string[] = [];
+    private readonly refusedNames = new Set<string>();
 
     constructor(private readonly raw: RawConfig) {}
 
@@ -163,7 +169,12 @@ class Reader {
     }
 
     text(key: string, fallback = ""): string {
-        return (this.raw[key] ?? fallback).trim();
+        const value = (this.raw[key] ?? fallback).trim();
+        if (namesKeys.includes(key) && controlCharacter.test(value) && !this.refusedNames.has(key)) {
+            this.refusedNames.add(key);
+            this.problem(key, `${JSON.stringify(value)} holds a control character (a line break, tab or NUL): give the name on one line of plain text`);
+        }
+        return value;
     }
 
     required(key: string, example: string): string {
@@ -178,10 +189,12 @@ class Reader {
         return value === "true";
     }
 
+    /** A whole number within bounds; the fallback when it is not (its problem recorded), so no other check trips on it. */
     integer(key: string, fallback: number, min: number, max: number, why: string): number {
         const value = this.text(key, String(fallback));
         if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
             this.problem(key, `'${value}' must be a whole number from ${min} to ${max} (${why})`);
+            return fallback;
         }
         return Number(value);
     }
@@ -210,8 +223,8 @@ class Reader {
         const settings: Record<string, string> = {};
         for (const [name, value] of Object.entries(parsed)) {
             if (!/^[a-z][a-z0-9_]*$/.test(name)) this.problem(key, `key '${name}' must be lowercase letters, digits and '_' (an INI key)`);
-            else if (!["string", "number", "boolean"].includes(typeof value) || /[\r\n]/.test(String(value))) {
-                this.problem(key, `value of '${name}' must be one line of text`);
+            else if (!["string", "number", "boolean"].includes(typeof value) || controlCharacter.test(String(value))) {
+                this.problem(key, `value of '${name}' must be one line of text, without control characters`);
             } else settings[name] = String(value);
         }
         return settings;
@@ -254,7 +267,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         }
     }
     const fromStack = text("promoteFrom", "organization/holodeck/test");
-    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack)) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
+    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack) || fromStack.split("/").some((part) => /^\.+$/.test(part))) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
 
     const imageId = read.required("imageId", "<glance image UUID>");
     if (imageId && !uuid.test(imageId)) problem("imageId", `'${imageId}' is not an image ID: use the UUID (\`openstack image list\`), not a name, so every server runs the same image`);
@@ -312,15 +325,20 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("appService", `runs the app on port ${servicePort}, but holodeck:appPort is ${app.port}: make them agree`);
     }
 
+    const names = {
+        masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
+        externalNetwork: text("externalNetwork", "PUBLICNET"), region: text("openstack:region"),
+    };
+
     if (read.problems.length > 0) throw new ConfigError(read.problems);
     return {
         release: source === "promote"
             ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
             : { kind: "build", build: { ...build, commit }, ...(image ? { image } : {}) },
-        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region") },
+        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: names.region },
         infra: {
-            imageId: imageId.toLowerCase(), flavor, masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
-            networkId, networkCidr, externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr, sshUser, saltVersion,
+            imageId: imageId.toLowerCase(), flavor, masterFlavor: names.masterFlavor, buildFlavor: names.buildFlavor,
+            networkId, networkCidr, externalNetwork: names.externalNetwork, adminCidr, sshUser, saltVersion,
         },
         app: checks ? { ...app, checks } : app,
     };

@@ -92,7 +92,7 @@ describe("stack configuration", () => {
         const problems = problemsOf({ ...valid, appSecrets: '{"Api-Token": "xyzzy", "ok": "line one\\nline two"}' });
         assert.deepEqual(problems, [
             "holodeck:appSecrets key 'Api-Token' must be lowercase letters, digits and '_' (an INI key)",
-            "holodeck:appSecrets value of 'ok' must be one line of text",
+            "holodeck:appSecrets value of 'ok' must be one line of text, without control characters",
         ]);
         assert.doesNotMatch(problems.join("\n"), /xyzzy|line one/);
     });
@@ -184,6 +184,11 @@ describe("stack configuration", () => {
         ["an address without a prefix length", { ...valid, adminCidr: "203.0.113.7" }, /^holodeck:adminCidr '203.0.113.7' is not a CIDR: write ADDRESS\/PREFIX, e.g. 203.0.113.0\/24 \(a single address is ADDRESS\/32\)$/],
         ["an octet over 255", { ...valid, appCidr: "10.0.256.0/24" }, /^holodeck:appCidr '10.0.256.0\/24' is not a CIDR: each of the four numbers is 0 to 255/],
         ["a network wider than a private range", { ...valid, networkCidr: "0.0.0.0/0" }, /^holodeck:networkCidr '0.0.0.0\/0' is 4.3 billion addresses, not a private subnet/],
+        ["an app port in other digits than ASCII's", { ...valid, appPort: "٨٠٠٠" }, /^holodeck:appPort '٨٠٠٠' must be a whole number from 1024 to 65535/],
+        ["a flavor with a line break", { ...valid, flavor: "gp.0.2.4\nm1.small" }, /^holodeck:flavor "gp.0.2.4\\nm1.small" holds a control character \(a line break, tab or NUL\): give the name on one line/],
+        ["an external network with a NUL", { ...valid, externalNetwork: "PUBLIC\u0000NET" }, /^holodeck:externalNetwork "PUBLIC\\u0000NET" holds a control character/],
+        ["an app setting with a Unicode line separator", { ...valid, appConfig: '{"greeting": "one\\u2028two"}' }, /^holodeck:appConfig value of 'greeting' must be one line of text, without control characters$/],
+        ["a promotion source of dots", { ...valid, promoteFrom: "../../test" }, /^holodeck:promoteFrom '..\/..\/test' must name a stack as organization\/project\/stack/],
         ["a network too small for a rollout", { ...valid, networkCidr: "10.80.0.0/28", serverCount: "6" },
             /^holodeck:networkCidr '10.80.0.0\/28' leaves 12 addresses for servers, but 16 are needed \(2 × serverCount 6 during a rollout, the master, the build minion, the load balancer\): use a larger subnet/],
         ["an admin CIDR that is not one", { ...valid, adminCidr: "office" }, /^holodeck:adminCidr 'office' is not a CIDR/],
