@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
+import { readStackFile } from "../lib/stackFiles";
 
 function plan(args: string[]) {
     return spawnSync(process.execPath, ["-r", "ts-node/register", path.join(repoRoot, "scripts", "plan.ts"), ...args], {
@@ -149,6 +150,27 @@ describe("npm run plan", function () {
             for (const file of [path.join(planOut, "plan.json"), ...filesBelow(path.join(planOut, "rendered"))]) {
                 assert.doesNotMatch(fs.readFileSync(file, "utf8"), /offline-placeholder|v1:/, `${file} shows no secret value`);
             }
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it("reads stack files as the CLI hands them over, and says what is wrong with a broken one", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-plan-stackfile-"));
+        const write = (text: string) => {
+            const file = path.join(scratch, "Pulumi.x.yaml");
+            fs.writeFileSync(file, text);
+            return file;
+        };
+        try {
+            // Scalars keep their text (0x10 is not 16, 02 not 2); an empty value is empty.
+            assert.deepEqual(readStackFile(write("config:\n  holodeck:serverCount: 0x10\n  holodeck:appPort: 08000\n  holodeck:commit:\n  holodeck:loadBalancer: yes\n")).config, {
+                "holodeck:serverCount": "0x10", "holodeck:appPort": "08000", "holodeck:commit": "", "holodeck:loadBalancer": "yes",
+            });
+            assert.throws(() => readStackFile(write("config:\n  - holodeck:commit: abc\n")), /config must be a mapping of keys \(holodeck:commit: \.\.\.\) to values/);
+            assert.throws(() => readStackFile(write("config:\n  commit: abc\n")), /config key "commit" is not namespace:key \(e\.g\. holodeck:commit\)/);
+            assert.throws(() => readStackFile(write("config:\n  holodeck:commit: [\n")), /Pulumi\.x\.yaml is not valid YAML: /);
+            assert.throws(() => readStackFile(path.join(scratch, "absent.yaml")), /absent\.yaml cannot be read \(ENOENT\)/);
         } finally {
             fs.rmSync(scratch, { recursive: true, force: true });
         }
