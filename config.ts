@@ -1,11 +1,11 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
-import * as fs from "node:fs";
-import { isIP } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSpec, SpecError } from "./checker/spec";
+import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
+import { parseSpec, readSpecText, SpecError } from "./checker/spec";
 import { repoRoot } from "./lib/paths";
+import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
 /** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
 export interface BuildSettings {
@@ -147,38 +147,34 @@ export class ConfigError extends Error {
 }
 
 const namespace = "holodeck";
+/** Line breaks of any kind (YAML and Python count U+0085, U+2028 and U+2029 too), NUL and other control characters. */
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\u0000-\u001f\u007f\u0085\u2028\u2029]/;
+/** Names passed to OpenStack and the registry as they are. */
+const namesKeys = ["flavor", "masterFlavor", "buildFlavor", "externalNetwork", "openstack:region", "registryUsername"];
 const gitUrl = /^(https:\/\/[^\s/@]+(:\d+)?\/\S+|ssh:\/\/[^\s@/]+@[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const maxServers = 20;
 
-/** Checks a CIDR (IPv4 or IPv6); returns a problem or "". */
-function cidrProblem(value: string): string {
-    const [address, bits, extra] = value.split("/");
-    const family = isIP(address ?? "");
-    const max = family === 4 ? 32 : 128;
-    if (!family || extra !== undefined || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > max) {
-        return `'${value}' is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/48)`;
-    }
-    if (family === 4) {
-        const host = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
-        const size = 2 ** (32 - Number(bits));
-        if (host % size !== 0) return `'${value}' has host bits set: use ${[24, 16, 8, 0].map((shift) => Math.floor((host - (host % size)) / 2 ** shift) % 256).join(".")}/${bits}`;
-    }
-    return "";
-}
-
 /** Reads raw values and collects every problem, each naming its key. */
 class Reader {
     readonly problems: string[] = [];
+    private readonly refusedNames = new Set<string>();
 
     constructor(private readonly raw: RawConfig) {}
 
+    /** Records a problem; a credential in a URL it quotes is never shown. */
     problem(key: string, text: string): void {
-        this.problems.push(`${key.includes(":") ? key : `${namespace}:${key}`} ${text}`);
+        this.problems.push(redactCredentials(`${key.includes(":") ? key : `${namespace}:${key}`} ${text}`));
     }
 
     text(key: string, fallback = ""): string {
-        return (this.raw[key] ?? fallback).trim();
+        const value = (this.raw[key] ?? fallback).trim();
+        if (namesKeys.includes(key) && controlCharacter.test(value) && !this.refusedNames.has(key)) {
+            this.refusedNames.add(key);
+            this.problem(key, `${JSON.stringify(value)} holds a control character (a line break, tab or NUL): give the name on one line of plain text`);
+        }
+        return value;
     }
 
     required(key: string, example: string): string {
@@ -193,10 +189,12 @@ class Reader {
         return value === "true";
     }
 
+    /** A whole number within bounds; the fallback when it is not (its problem recorded), so no other check trips on it. */
     integer(key: string, fallback: number, min: number, max: number, why: string): number {
         const value = this.text(key, String(fallback));
         if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
             this.problem(key, `'${value}' must be a whole number from ${min} to ${max} (${why})`);
+            return fallback;
         }
         return Number(value);
     }
@@ -225,20 +223,24 @@ class Reader {
         const settings: Record<string, string> = {};
         for (const [name, value] of Object.entries(parsed)) {
             if (!/^[a-z][a-z0-9_]*$/.test(name)) this.problem(key, `key '${name}' must be lowercase letters, digits and '_' (an INI key)`);
-            else if (!["string", "number", "boolean"].includes(typeof value) || /[\r\n]/.test(String(value))) {
-                this.problem(key, `value of '${name}' must be one line of text`);
+            else if (!["string", "number", "boolean"].includes(typeof value) || controlCharacter.test(String(value))) {
+                this.problem(key, `value of '${name}' must be one line of text, without control characters`);
             } else settings[name] = String(value);
         }
         return settings;
     }
 
-    cidr(key: string, fallback = ""): string {
+    /** An IPv4 CIDR in canonical form (policy/cidr.ts); undefined when unset or refused. */
+    cidr(key: string, fallback = ""): Ipv4Cidr | undefined {
         const value = this.text(key, fallback);
-        const problem = value ? cidrProblem(value) : "";
-        if (problem) this.problem(key, problem);
-        return value;
+        if (!value) return undefined;
+        const parsed = parseIpv4Cidr(value);
+        if (parsed.problem !== undefined) this.problem(key, `'${value}' ${parsed.problem}`);
+        return parsed.cidr;
     }
 }
+
+const cidrText = (cidr: Ipv4Cidr | undefined) => (cidr ? `${cidr.address}/${cidr.prefixLength}` : "");
 
 /** Validates raw configuration values (keys without the "holodeck:" prefix). */
 export function parseConfig(raw: RawConfig): HolodeckConfig {
@@ -265,7 +267,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         }
     }
     const fromStack = text("promoteFrom", "organization/holodeck/test");
-    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack)) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
+    if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack) || fromStack.split("/").some((part) => /^\.+$/.test(part))) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
 
     const imageId = read.required("imageId", "<glance image UUID>");
     if (imageId && !uuid.test(imageId)) problem("imageId", `'${imageId}' is not an image ID: use the UUID (\`openstack image list\`), not a name, so every server runs the same image`);
@@ -273,14 +275,23 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     const flavor = read.required("flavor", "<flavor name>");
     const networkId = text("networkId");
     if (networkId && !uuid.test(networkId)) problem("networkId", `'${networkId}' is not a network ID: use the UUID (\`openstack network list\`), or leave it empty to create a network`);
-    const networkCidr = read.cidr("networkCidr", "10.80.0.0/24");
-    const adminCidr = read.required("adminCidr", "203.0.113.0/24") && read.cidr("adminCidr");
-    if (/\/0$/.test(adminCidr)) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
-    const allowedCidr = read.cidr("appCidr");
+    const parsedNetwork = read.cidr("networkCidr", "10.80.0.0/24");
+    const networkCidr = cidrText(parsedNetwork);
+    const admin = read.required("adminCidr", "203.0.113.0/24") ? read.cidr("adminCidr") : undefined;
+    const adminCidr = cidrText(admin);
+    if (admin?.prefixLength === 0) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
+    else if (admin && admin.prefixLength < broadestPrivatePrefix) {
+        problem("adminCidr", `'${adminCidr}' would open SSH to ${addressCount(admin.prefixLength)} addresses, much of the internet: use your office or bastion CIDR (a /${broadestPrivatePrefix} or narrower)`);
+    }
+    const allowedCidr = cidrText(read.cidr("appCidr"));
     const saltVersion = text("saltVersion", "3008");
     if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
     const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
-    if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) problem("openstack:authUrl", `'${authUrl}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    if (authUrl && hasCredentials(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' carries credentials: remove them, and set the password as a secret (\`pulumi config set --secret openstack:password\`)`);
+    } else if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    }
     const sshUser = text("sshUser", "debian");
     if (!/^[a-z_][a-z0-9_-]*$/.test(sshUser)) problem("sshUser", `'${sshUser}' is not a user name`);
 
@@ -294,6 +305,19 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+    const network = networkId ? undefined : parsedNetwork;
+    if (network) {
+        // Two releases' servers side by side during a rollout, the master, the build minion and the
+        // load balancer; Neutron keeps the network, broadcast, gateway and DHCP addresses.
+        const needed = 2 * app.serverCount + 4;
+        const usable = 2 ** (32 - network.prefixLength) - 4;
+        if (network.prefixLength < broadestPrivatePrefix) {
+            problem("networkCidr", `'${networkCidr}' is ${addressCount(network.prefixLength)} addresses, not a private subnet: use a /${broadestPrivatePrefix} to /28 of a private range (default 10.80.0.0/24)`);
+        } else if (usable < needed && Number.isInteger(app.serverCount) && app.serverCount <= maxServers) {
+            problem("networkCidr", `'${networkCidr}' leaves ${Math.max(usable, 0)} addresses for servers, but ${needed} are needed (2 × serverCount ${app.serverCount} during a rollout, `
+                + "the master, the build minion, the load balancer): use a larger subnet (a smaller prefix length), e.g. /24");
+        }
+    }
     const checks = readCheckFile(read, source === "build");
     // The health gate, security groups and load balancer use appPort: the service must listen there.
     const servicePort = /--port[= ](\d+)/.exec(build.service)?.[1];
@@ -301,15 +325,20 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("appService", `runs the app on port ${servicePort}, but holodeck:appPort is ${app.port}: make them agree`);
     }
 
+    const names = {
+        masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
+        externalNetwork: text("externalNetwork", "PUBLICNET"), region: text("openstack:region"),
+    };
+
     if (read.problems.length > 0) throw new ConfigError(read.problems);
     return {
         release: source === "promote"
             ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
             : { kind: "build", build: { ...build, commit }, ...(image ? { image } : {}) },
-        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region") },
+        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: names.region },
         infra: {
-            imageId: imageId.toLowerCase(), flavor, masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
-            networkId, networkCidr, externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr, sshUser, saltVersion,
+            imageId: imageId.toLowerCase(), flavor, masterFlavor: names.masterFlavor, buildFlavor: names.buildFlavor,
+            networkId, networkCidr, externalNetwork: names.externalNetwork, adminCidr, sshUser, saltVersion,
         },
         app: checks ? { ...app, checks } : app,
     };
@@ -327,7 +356,7 @@ function readCheckFile(read: Reader, required: boolean): CheckFile | undefined {
     }
     let text: string;
     try {
-        text = fs.readFileSync(path.resolve(repoRoot, file), "utf8");
+        text = readSpecText(path.resolve(repoRoot, file));
     } catch (error) {
         read.problem("checkFile", `'${file}' cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give a path relative to the project (${repoRoot})`);
         return undefined;
@@ -393,7 +422,10 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
     const text = read.text.bind(read);
 
     const repo = text("appRepo");
-    if (repo && !gitUrl.test(repo)) problem("appRepo", `'${repo}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
+    if (repo && hasCredentials(repo)) {
+        problem("appRepo", `'${redactUrl(repo)}' carries credentials: they would be printed, kept in the stack's state and put on the build minion's `
+            + "command line. Remove them: the build minion clones without credentials (a public https URL, or an ssh URL)");
+    } else if (repo && !gitUrl.test(repo)) problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
 
     const subdir = text("appSubdir");
     if (subdir.startsWith("/") || `/${subdir}/`.includes("/../")) problem("appSubdir", `'${subdir}' must be a relative path inside the repository, without '..'`);

@@ -3,7 +3,9 @@
 // report that could not be written). It runs from one bundled file on Node 18 and later, so it
 // imports only Node's builtins and the checker's own modules (see bundle.ts).
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { redactCredentials } from "./redact";
 import { renderJson, renderJUnit, renderTable } from "./report";
 import { normalizeTarget, runChecks, TargetError } from "./run";
 import { loadSpec, SpecError, SpecVariables, variableName } from "./spec";
@@ -39,6 +41,8 @@ export async function main(args: readonly string[]): Promise<number> {
             return 0;
         }
         const spec = loadSpec(options.spec, options.variables);
+        // A report that cannot be written is found now, not after the whole deadline.
+        for (const file of [options.json, options.junit]) if (file !== undefined && file !== "-") checkWritable(file);
         const report = await runChecks(spec, options.targets, options);
         const table = renderTable(report);
         if (options.json === "-") {
@@ -52,7 +56,7 @@ export async function main(args: readonly string[]): Promise<number> {
         return report.passed ? 0 : 1;
     } catch (error) {
         if (error instanceof SpecError || error instanceof CliError || error instanceof TargetError) {
-            for (const line of error.message.split("\n")) process.stderr.write(`holodeck-check: error: ${line}\n`);
+            for (const line of error.message.split("\n")) process.stderr.write(`holodeck-check: error: ${redactCredentials(line)}\n`);
             return 2;
         }
         throw error;
@@ -126,6 +130,20 @@ function parseVariables(assignments: readonly string[]): SpecVariables {
     return variables;
 }
 
+/** Throws CliError unless `file` can be written: a writable file, or a new one in a writable directory. */
+function checkWritable(file: string): void {
+    try {
+        if (fs.existsSync(file)) {
+            if (fs.statSync(file).isDirectory()) throw new Error("it is a directory");
+            fs.accessSync(file, fs.constants.W_OK);
+        } else {
+            fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+        }
+    } catch (error) {
+        throw new CliError(`cannot write the report ${file}: ${(error as Error).message} (nothing was run)`);
+    }
+}
+
 function writeReport(file: string, content: string): void {
     try {
         fs.writeFileSync(file, content);
@@ -139,7 +157,7 @@ export function run(args: readonly string[]): void {
     main(args).then(
         (status) => (process.exitCode = status),
         (error: unknown) => {
-            process.stderr.write(`holodeck-check: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+            process.stderr.write(`holodeck-check: error: ${redactCredentials(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
             process.exitCode = 2;
         },
     );

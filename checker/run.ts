@@ -4,6 +4,7 @@
 // of failure is retried, and the last attempt's failure is the one reported.
 import { isDeepStrictEqual } from "node:util";
 import { lookupJsonPath } from "./jsonPath";
+import { hasCredentials, redactCredentials, redactUrl } from "./redact";
 import { Check, CheckSpec } from "./spec";
 
 /** Why a check failed against a target. */
@@ -68,15 +69,20 @@ const excerptLength = 120;
  * trailing slash. Throws TargetError.
  */
 export function normalizeTarget(target: string): string {
+    // Targets are quoted in errors: never with a credential in them.
+    const shown = redactUrl(target);
+    if (hasCredentials(target)) {
+        throw new TargetError(`target ${shown} carries credentials: checks send none (the targets are the app's own servers); give http://HOST:PORT`);
+    }
     let url: URL;
     try {
         url = new URL(target);
     } catch {
-        throw new TargetError(`target ${JSON.stringify(target)} is not a URL: write it as http://HOST:PORT`);
+        throw new TargetError(`target ${JSON.stringify(shown)} is not a URL: write it as http://HOST:PORT`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TargetError(`target ${target} must be an http:// or https:// URL`);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TargetError(`target ${shown} must be an http:// or https:// URL`);
     if (url.search || url.hash || url.username || url.password) {
-        throw new TargetError(`target ${target} must be a base URL with no query, fragment or credentials, e.g. http://10.0.0.5:8000`);
+        throw new TargetError(`target ${redactCredentials(url.href)} must be a base URL with no query, fragment or credentials, e.g. http://10.0.0.5:8000`);
     }
     return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
@@ -93,7 +99,8 @@ export async function runChecks(spec: CheckSpec, targets: readonly string[], opt
     const startedAt = new Date();
     const deadline = startedAt.getTime() + deadlineSeconds * 1000;
     const slots = new Slots(options.concurrency ?? spec.concurrency);
-    const timeoutMs = spec.requestTimeoutSeconds * 1000;
+    // Timers take whole milliseconds (spec.ts bounds the value to what they can hold).
+    const timeoutMs = Math.ceil(spec.requestTimeoutSeconds * 1000);
     const results = await Promise.all(
         baseUrls.flatMap((target) => spec.checks.map((check) => checkUntilDeadline(check, target, deadline, timeoutMs, slots))),
     );
@@ -112,13 +119,15 @@ export async function runChecks(spec: CheckSpec, targets: readonly string[], opt
 
 async function checkUntilDeadline(check: Check, target: string, deadline: number, timeoutMs: number, slots: Slots): Promise<CheckResult> {
     const url = target + check.path;
+    // A path may carry a credential in its query (?token={{TOKEN}}): reports never show it.
+    const shownUrl = redactCredentials(url);
     let attempts = 0;
     for (let backoffMs = firstBackoffMs; ; backoffMs = Math.min(backoffMs * 2, maxBackoffMs)) {
         attempts += 1;
-        const outcome = await slots.run(() => attempt(check, url, timeoutMs));
+        const outcome = await slots.run(() => attempt(check, url, shownUrl, timeoutMs));
         const remainingMs = deadline - Date.now();
         if (outcome.failure === null || remainingMs <= 0) {
-            return { target, check: check.name, method: check.method, url, passed: outcome.failure === null, attempts, ...outcome };
+            return { target, check: check.name, method: check.method, url: shownUrl, passed: outcome.failure === null, attempts, ...outcome };
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, remainingMs)));
     }
@@ -131,7 +140,7 @@ interface Outcome {
 }
 
 /** One request, judged: status, then body texts, then JSON, then latency. */
-async function attempt(check: Check, url: string, timeoutMs: number): Promise<Outcome> {
+async function attempt(check: Check, url: string, shownUrl: string, timeoutMs: number): Promise<Outcome> {
     const sentAt = performance.now();
     let status: number;
     let body: string;
@@ -147,7 +156,7 @@ async function attempt(check: Check, url: string, timeoutMs: number): Promise<Ou
         status = response.status;
         body = await response.text();
     } catch (error) {
-        return { status: null, latencyMs: null, failure: requestFailure(error, url, timeoutMs) };
+        return { status: null, latencyMs: null, failure: requestFailure(error, shownUrl, timeoutMs) };
     }
     const latencyMs = Math.round(performance.now() - sentAt);
     return { status, latencyMs, failure: judge(check, status, body, latencyMs) };
@@ -188,7 +197,7 @@ function judge(check: Check, status: number, body: string, latencyMs: number): F
     return null;
 }
 
-/** A request that got no complete answer: timed out, or could not reach the target. */
+/** A request that got no complete answer: timed out, could not reach the target, or not in HTTP. */
 function requestFailure(error: unknown, url: string, timeoutMs: number): Failure {
     // The timeout's signal is the only one: some fetch versions call its abort an AbortError.
     if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
@@ -196,9 +205,25 @@ function requestFailure(error: unknown, url: string, timeoutMs: number): Failure
     }
     // fetch rejects with "fetch failed" and the socket's error as its cause (an AggregateError
     // when several addresses were tried).
-    const cause = error instanceof Error ? (error.cause as (Error & { code?: string; errors?: (Error & { code?: string })[] }) | undefined) : undefined;
-    const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? String(error);
-    return { kind: "unreachable", message: `cannot reach ${url}: ${reason}` };
+    type Cause = Error & { code?: string; errors?: (Error & { code?: string })[] };
+    const cause = error instanceof Error ? (error.cause as Cause | undefined) : undefined;
+    const code = cause?.code ?? cause?.errors?.[0]?.code;
+    const reason = code ?? cause?.message ?? String(error);
+    return { kind: "unreachable", message: explain(code, cause?.message ?? "", url) ?? `cannot reach ${url}: ${reason}` };
+}
+
+/** A sentence for the socket and parser errors that name no obvious cause, or undefined. */
+function explain(code: string | undefined, detail: string, url: string): string | undefined {
+    if (code === "HPE_INVALID_CONSTANT") {
+        return `${url} answered in something other than HTTP (no "HTTP/" status line; ${code}): another service (SSH, TLS, a database) listens on that port, not the app`;
+    }
+    if (code?.startsWith("HPE_")) return `${url} answered with malformed HTTP (${detail.replace(/^Response does not match the HTTP\/1\.1 protocol /, "").replace(/[()]/g, "")}; ${code})`;
+    if (code === "UND_ERR_SOCKET") return `${url} closed the connection without an answer (${code})`;
+    if (code === "ECONNRESET") return `${url} reset the connection without an answer (${code})`;
+    if (code && /^ERR_SSL_|^EPROTO$/.test(code)) {
+        return `the TLS handshake with ${url} failed (${code}): if the target serves plain HTTP, write it http://`;
+    }
+    return undefined;
 }
 
 function excerpt(body: string): string {

@@ -72,16 +72,41 @@ const checkKeys = ["name", "method", "path", "headers", "body", "expect"];
 const expectKeys = ["status", "bodyContains", "json", "maxLatencyMs"];
 const jsonKeys = ["path", "equals", "exists"];
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers Node's fetch sets itself and refuses from a caller (the request would fail every time). */
+const clientHeaders = ["content-length", "transfer-encoding", "expect", "upgrade", "keep-alive"];
 
 /** Reads and parses the check file at `file`; throws SpecError. */
 export function loadSpec(file: string, variables: SpecVariables = {}): CheckSpec {
     let text: string;
     try {
-        text = fs.readFileSync(file, "utf8");
+        text = readSpecText(file);
     } catch (error) {
         throw new SpecError([`${file}: cannot read the check file: ${(error as Error).message}`]);
     }
     return parseSpec(text, file, variables);
+}
+
+/** The largest check file read: far more than any list of checks, and it travels on the master's stdin. */
+export const maxSpecBytes = 1024 * 1024;
+
+/**
+ * A check file's text, read up to {@link maxSpecBytes} (a device such as /dev/zero never ends; a
+ * pipe has no size to ask first). Throws the read's error, or one saying the file is too large.
+ */
+export function readSpecText(file: string): string {
+    const fd = fs.openSync(file, "r");
+    try {
+        const buffer = Buffer.alloc(maxSpecBytes + 1);
+        let length = 0;
+        for (let read = -1; read !== 0 && length <= maxSpecBytes;) {
+            read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+            length += read;
+        }
+        if (length > maxSpecBytes) throw new Error(`it is larger than ${maxSpecBytes / 1024 / 1024} MiB: is it the check file?`);
+        return buffer.subarray(0, length).toString("utf8");
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /**
@@ -95,8 +120,15 @@ export function parseSpec(text: string, source: string, variables: SpecVariables
         // The first line of yaml's message says what and where ("... at line 3, column 5:").
         throw new SpecError([`${source}: not valid YAML or JSON: ${document.errors[0].message.split("\n")[0].replace(/:$/, "")}`]);
     }
+    let raw: unknown;
+    try {
+        raw = document.toJS();
+    } catch (error) {
+        // yaml refuses to expand aliases past a limit (a "billion laughs" file).
+        throw new SpecError([`${source}: not usable YAML: ${(error as Error).message}`]);
+    }
     const problems: string[] = [];
-    const spec = readSpec(document.toJS(), new Reader(source, variables, problems));
+    const spec = readSpec(raw, new Reader(source, variables, problems));
     if (problems.length > 0) throw new SpecError(problems);
     return spec;
 }
@@ -150,19 +182,24 @@ class Reader {
         const valid = typeof value === "number" && Number.isFinite(value) && (rule.above !== undefined ? value > rule.above : value >= (rule.min ?? 0))
             && (rule.max === undefined || value <= rule.max) && (!rule.integer || Number.isInteger(value));
         if (valid) return value;
-        const range = rule.above !== undefined ? `above ${rule.above}` : rule.max !== undefined ? `from ${rule.min ?? 0} to ${rule.max}` : `of at least ${rule.min}`;
+        const lower = rule.above !== undefined ? `above ${rule.above}` : rule.max !== undefined ? `from ${rule.min ?? 0}` : `of at least ${rule.min}`;
+        const range = rule.max === undefined ? lower : `${lower}${rule.above !== undefined ? " and at most" : " to"} ${rule.max}${rule.why ? ` (${rule.why})` : ""}`;
         this.problem(field, `must be ${rule.integer ? "an integer" : "a number"} ${range}, got ${describe(value)}${typeof value === "string" ? "; write it without quotes" : ""}`);
         return undefined;
     }
 }
 
-/** Bounds of a number: at least `min` (or more than `above`), at most `max`. */
+/** Bounds of a number: at least `min` (or more than `above`), at most `max` (`why` that bound). */
 interface NumberRule {
     readonly min?: number;
     readonly above?: number;
     readonly max?: number;
+    readonly why?: string;
     readonly integer?: boolean;
 }
+
+/** The longest request timeout: Node's timers hold at most 2^31-1 ms; longer ones fire at once. */
+export const maxTimerSeconds = Math.floor((2 ** 31 - 1) / 1000);
 
 function readSpec(raw: unknown, reader: Reader): CheckSpec {
     const empty = { checks: [], ...specDefaults };
@@ -173,7 +210,8 @@ function readSpec(raw: unknown, reader: Reader): CheckSpec {
     reader.onlyKeys(raw, topKeys, "the top level");
     const deadlineSeconds = reader.number(raw, "deadlineSeconds", { min: 0 }) ?? specDefaults.deadlineSeconds;
     const concurrency = reader.number(raw, "concurrency", { min: 1, integer: true }) ?? specDefaults.concurrency;
-    const requestTimeoutSeconds = reader.number(raw, "requestTimeoutSeconds", { above: 0 }) ?? specDefaults.requestTimeoutSeconds;
+    const requestTimeoutSeconds = reader.number(raw, "requestTimeoutSeconds", { above: 0, max: maxTimerSeconds, why: "what a Node.js timer can hold, 24.8 days" })
+        ?? specDefaults.requestTimeoutSeconds;
     if (!Array.isArray(raw.checks) || raw.checks.length === 0) {
         reader.problem("checks", `must be a non-empty list of checks (each with name, path and expect), got ${describe(raw.checks)}`);
         return { ...empty, deadlineSeconds, concurrency, requestTimeoutSeconds };
@@ -240,8 +278,15 @@ function readHeaders(raw: unknown, reader: Reader): Record<string, string> {
         if (!headerName.test(name)) reader.problem(`headers.${name}`, "is not a valid header name (letters, digits and -)");
         if (seen.has(name.toLowerCase())) reader.problem(`headers.${name}`, "repeats a header name given before (names are case-insensitive)");
         seen.add(name.toLowerCase());
+        if (clientHeaders.includes(name.toLowerCase())) {
+            reader.problem(`headers.${name}`, "is the HTTP client's own (it frames the request from the body and manages the connection): remove it");
+        }
         if (typeof value !== "string" || /[\r\n\0]/.test(value)) {
             reader.problem(`headers.${name}`, `must be a one-line string, got ${describe(value)}${typeof value === "number" ? "; quote it" : ""}`);
+            continue;
+        }
+        if (/[^\t\x20-\x7e]/.test(value)) {
+            reader.problem(`headers.${name}`, `must be printable ASCII: a header cannot carry other characters (percent-encode them), got ${describe(value)}`);
             continue;
         }
         headers[name] = value;

@@ -177,6 +177,8 @@ export async function runOffline(
         project: string;
         stack: string;
         config: Record<string, string>;
+        /** Keys of `config` set with `--secret`: the program sees them as secret config. */
+        secretKeys?: readonly string[];
         cloud?: OfflineCloud;
         /** Receives "type::name" of every resource (but the stack) once registered, even when the run fails. */
         registered?: string[];
@@ -193,7 +195,7 @@ export async function runOffline(
         },
         call: (args) => fakeCall(args.token, args.inputs, options.config["openstack:region"] ?? ""),
     }, options.project, options.stack, false);
-    pulumi.runtime.setAllConfig(options.config);
+    pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
 
     // An error thrown inside an apply fails a real update; under mocks it would only leave the
     // run waiting forever, so it fails the run here.

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
+import { addressCount, broadestPrivatePrefix, parseIpv4Cidr } from "./cidr";
 
 /** Resource properties as a policy sees them. */
 type Props = Record<string, unknown>;
@@ -59,11 +60,22 @@ export function admittedTcpPorts(rule: Props, ports: readonly number[]): number[
     return ports.filter((port) => port >= min && port <= max);
 }
 
-/** Where a rule admits traffic from, when that is anyone: a /0 prefix, or no remote at all. */
+/**
+ * Where a rule admits traffic from, when that is anyone or could be: a /0 prefix (or one wider than
+ * a /8), a prefix that is not a canonical IPv4 CIDR (Neutron normalises it: 0.0.0.0/00 is /0), or
+ * no remote at all.
+ */
 export function worldSource(rule: Props): string | undefined {
     if (isSet(rule, "remoteIpPrefix")) {
-        const prefix = String(rule.remoteIpPrefix).trim();
-        return prefix.endsWith("/0") ? `remoteIpPrefix ${prefix}` : undefined;
+        const prefix = String(rule.remoteIpPrefix);
+        const parsed = parseIpv4Cidr(prefix);
+        if (parsed.problem !== undefined) {
+            return `remoteIpPrefix '${prefix}', which ${parsed.problem}. Only a canonical IPv4 CIDR can be judged here: Neutron normalises `
+                + "what it is given (0.0.0.0/00 becomes 0.0.0.0/0, the whole internet)";
+        }
+        const { prefixLength } = parsed.cidr;
+        if (prefixLength === 0) return `remoteIpPrefix ${prefix}`;
+        return prefixLength < broadestPrivatePrefix ? `remoteIpPrefix ${prefix} (${addressCount(prefixLength)} addresses, much of the internet)` : undefined;
     }
     // Neutron admits any source when a rule names neither a prefix nor a group.
     return isSet(rule, "remoteGroupId") || isSet(rule, "remoteAddressGroupId") ? undefined : "any source (no remoteIpPrefix or remoteGroupId)";

@@ -447,3 +447,142 @@ checks:
         });
     });
 });
+
+describe("holodeck-check on careless and hostile input", function () {
+    /** A TCP server on a free loopback port that answers every connection with `answer`. */
+    async function rawServer(answer: (socket: net.Socket) => void): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+        const sockets = new Set<net.Socket>();
+        let connections = 0;
+        const server = net.createServer((socket) => {
+            connections += 1;
+            sockets.add(socket);
+            socket.on("close", () => sockets.delete(socket));
+            socket.on("error", () => undefined);
+            answer(socket);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return {
+            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            connections: () => connections,
+            close: () => {
+                for (const socket of sockets) socket.destroy();
+                return new Promise((resolve) => server.close(() => resolve()));
+            },
+        };
+    }
+    const ok = (socket: net.Socket) => socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"));
+    const once = (text: string) => parseSpec(`deadlineSeconds: 0\nchecks: [{name: home, path: /}]\n${text}`, "checks.yaml");
+
+    it("says in a sentence that a port answers in another protocol than HTTP, not with a parser code alone", async () => {
+        const ssh = await rawServer((socket) => socket.write("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"));
+        const garbage = await rawServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\ncontent-length: many\r\n\r\n")));
+        const hangsUp = await rawServer((socket) => socket.once("data", () => socket.end()));
+        try {
+            const report = await runChecks(once(""), [ssh.url, garbage.url, hangsUp.url]);
+            assert.deepEqual(report.results.map((result) => result.failure), [
+                { kind: "unreachable", message: `${ssh.url}/ answered in something other than HTTP (no "HTTP/" status line; HPE_INVALID_CONSTANT): another service (SSH, TLS, a database) listens on that port, not the app` },
+                { kind: "unreachable", message: `${garbage.url}/ answered with malformed HTTP (Invalid character in Content-Length; HPE_INVALID_CONTENT_LENGTH)` },
+                { kind: "unreachable", message: `${hangsUp.url}/ closed the connection without an answer (UND_ERR_SOCKET)` },
+            ]);
+        } finally {
+            await Promise.all([ssh.close(), garbage.close(), hangsUp.close()]);
+        }
+    });
+
+    it("bounds requestTimeoutSeconds to what a timer holds, and takes fractions of a millisecond", async () => {
+        assert.throws(() => once("requestTimeoutSeconds: 2147484"), (error: unknown) => error instanceof SpecError && error.problems.length === 1
+            && error.problems[0] === "checks.yaml: requestTimeoutSeconds must be a number above 0 and at most 2147483 (what a Node.js timer can hold, 24.8 days), got 2147484 (a number)");
+        const server = await rawServer(ok);
+        const silent = await rawServer(() => undefined);
+        try {
+            // The longest timeout allowed does not fire at once (a timer past 2^31-1 ms would).
+            const longest = await runChecks(once("requestTimeoutSeconds: 2147483"), [server.url]);
+            assert.equal(longest.results[0].failure, null);
+            const tiny = await runChecks(once("requestTimeoutSeconds: 0.0015"), [silent.url]);
+            assert.deepEqual(tiny.results[0].failure, { kind: "timeout", message: `no complete answer from ${silent.url}/ within 2 ms` });
+        } finally {
+            await Promise.all([server.close(), silent.close()]);
+        }
+    });
+
+    const refused: [string, string, RegExp][] = [
+        ["a header value that is not ASCII", "checks: [{name: home, path: /, headers: {X-Name: Zoë}}]",
+            /^bad\.yaml: checks\[0\] \("home"\): headers\.X-Name must be printable ASCII: a header cannot carry other characters \(percent-encode them\), got "Zoë" \(a string\)$/],
+        ["a header fetch frames itself", "checks: [{name: home, method: POST, path: /, body: x, headers: {Transfer-Encoding: chunked}}]",
+            /^bad\.yaml: checks\[0\] \("home"\): headers\.Transfer-Encoding is the HTTP client's own \(it frames the request from the body and manages the connection\): remove it$/],
+        ["a file of exploding aliases", `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nchecks: [{name: home, path: /}]\n`,
+            /^bad\.yaml: not usable YAML: Excessive alias count indicates a resource exhaustion attack$/],
+    ];
+    for (const [what, text, expected] of refused) {
+        it(`refuses ${what}`, () => {
+            assert.throws(() => parseSpec(text, "bad.yaml"), (error: unknown) => {
+                assert.ok(error instanceof SpecError, String(error));
+                assert.equal(error.problems.length, 1, error.message);
+                assert.match(error.problems[0], expected);
+                return true;
+            });
+        });
+    }
+
+    describe("the command line", () => {
+        let dir: string;
+        let cli: string;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-check-input-"));
+            cli = path.join(dir, "holodeck-check.js");
+            fs.writeFileSync(cli, bundleChecker());
+            fs.writeFileSync(path.join(dir, "checks.yaml"), "deadlineSeconds: 0\nchecks: [{name: home, path: /}]\n");
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const runCli = (args: string[]) => runAsync(process.execPath, [cli, "--spec", path.join(dir, "checks.yaml"), ...args], { cwd: dir });
+
+        it("never prints a password or token given in --target", async () => {
+            const secret = "Tr0ub4dor-s3cret";
+            const cases: [string, RegExp][] = [
+                [`http://deploy:${secret}@127.0.0.1:8000`, /^holodeck-check: error: target http:\/\/\[redacted\]@127\.0\.0\.1:8000 carries credentials: checks send none/],
+                [`https://${secret}@app.example.com`, /^holodeck-check: error: target https:\/\/\[redacted\]@app\.example\.com carries credentials/],
+                [`http://deploy:${secret.replace("-", " ")}@127.0.0.1:8000`, /^holodeck-check: error: target http:\/\/\[redacted\]@127\.0\.0\.1:8000 carries credentials/],
+                [`http://deploy:${secret}/x@127.0.0.1:8000`, /^holodeck-check: error: target http:\/\/\[redacted\]@127\.0\.0\.1:8000 carries credentials/],
+                [`http://127.0.0.1:8000/?token=${secret}`, /^holodeck-check: error: target http:\/\/127\.0\.0\.1:8000\/\?token=\[redacted\] must be a base URL with no query/],
+            ];
+            for (const [target, expected] of cases) {
+                const result = await runCli(["--target", target]);
+                assert.equal(result.status, 2, result.stderr);
+                assert.match(result.stderr, expected);
+                assert.ok(!`${result.stdout}${result.stderr}`.includes(secret.slice(0, 8)), `${target}: ${result.stderr}`);
+            }
+        });
+
+        it("keeps a credential in a check's query out of its reports", async () => {
+            const server = await rawServer(ok);
+            try {
+                const spec = path.join(dir, "token.yaml");
+                fs.writeFileSync(spec, "deadlineSeconds: 0\nchecks: [{name: home, path: '/?api_key={{KEY}}', expect: {status: 201}}]\n");
+                const result = await runAsync(process.execPath, [cli, "--spec", spec, "--var", "KEY=k3y-s3cret", "--target", server.url, "--json", "-"], { cwd: dir });
+                assert.equal(result.status, 1, result.stderr);
+                assert.equal((JSON.parse(result.stdout) as RunReport).results[0].url, `${server.url}/?api_key=[redacted]`);
+                assert.ok(!`${result.stdout}${result.stderr}`.includes("k3y-s3cret"));
+            } finally {
+                await server.close();
+            }
+        });
+
+        it("refuses an endless or huge check file and an unwritable report before running anything", async () => {
+            const server = await rawServer(ok);
+            try {
+                const endless = await runAsync(process.execPath, [cli, "--spec", "/dev/zero", "--target", server.url], { cwd: dir });
+                assert.equal(endless.status, 2);
+                assert.equal(endless.stderr, "holodeck-check: error: /dev/zero: cannot read the check file: it is larger than 1 MiB: is it the check file?\n");
+                const missingDir = path.join(dir, "no-such-dir", "report.json");
+                for (const [option, file] of [["--json", missingDir], ["--junit", dir]]) {
+                    const result = await runCli(["--target", server.url, option, file]);
+                    assert.equal(result.status, 2, result.stderr);
+                    assert.match(result.stderr, new RegExp(`^holodeck-check: error: cannot write the report ${file.replace(/[/.]/g, "\\$&")}: .* \\(nothing was run\\)\\n$`));
+                }
+                assert.equal(server.connections(), 0, "no request was made");
+            } finally {
+                await server.close();
+            }
+        });
+    });
+});

@@ -92,7 +92,7 @@ describe("stack configuration", () => {
         const problems = problemsOf({ ...valid, appSecrets: '{"Api-Token": "xyzzy", "ok": "line one\\nline two"}' });
         assert.deepEqual(problems, [
             "holodeck:appSecrets key 'Api-Token' must be lowercase letters, digits and '_' (an INI key)",
-            "holodeck:appSecrets value of 'ok' must be one line of text",
+            "holodeck:appSecrets value of 'ok' must be one line of text, without control characters",
         ]);
         assert.doesNotMatch(problems.join("\n"), /xyzzy|line one/);
     });
@@ -170,7 +170,27 @@ describe("stack configuration", () => {
         ["a network CIDR with host bits", { ...valid, networkCidr: "10.80.0.5/24" }, /^holodeck:networkCidr '10.80.0.5\/24' has host bits set: use 10.80.0.0\/24/],
         ["a missing admin CIDR", { ...valid, adminCidr: undefined }, /^holodeck:adminCidr is required/],
         ["SSH open to the world", { ...valid, adminCidr: "0.0.0.0/0" }, /^holodeck:adminCidr '0.0.0.0\/0' would open SSH to the whole internet/],
-        ["SSH open to the whole IPv6 internet", { ...valid, adminCidr: "::/0" }, /^holodeck:adminCidr '::\/0' would open SSH to the whole internet/],
+        ["SSH open to the world with a padded prefix length", { ...valid, adminCidr: "0.0.0.0/00" },
+            /^holodeck:adminCidr '0.0.0.0\/00' has a prefix length with a leading zero: write it 0.0.0.0\/0$/],
+        ["SSH open to half the internet", { ...valid, adminCidr: "0.0.0.0/1" },
+            /^holodeck:adminCidr '0.0.0.0\/1' would open SSH to 2.1 billion addresses, much of the internet: use your office or bastion CIDR \(a \/8 or narrower\)$/],
+        ["an IPv6 admin CIDR", { ...valid, adminCidr: "::/0" },
+            /^holodeck:adminCidr '::\/0' is an IPv6 CIDR, and Holodeck's networks are IPv4 only: the subnet it creates, the floating IPs SSH and the checks go through, and the servers' addresses are all IPv4, so an IPv6 rule would never match\. Give an IPv4 CIDR, e\.g\. 203\.0\.113\.0\/24$/],
+        ["the whole IPv6 internet with a padded prefix length", { ...valid, adminCidr: "::/000" }, /^holodeck:adminCidr '::\/000' is an IPv6 CIDR/],
+        ["an IPv6 app CIDR", { ...valid, appCidr: "2001:db8::/48" }, /^holodeck:appCidr '2001:db8::\/48' is an IPv6 CIDR/],
+        ["an IPv6 network", { ...valid, networkCidr: "fd00:80::/64" }, /^holodeck:networkCidr 'fd00:80::\/64' is an IPv6 CIDR/],
+        ["an octet with a leading zero (octal to some tools)", { ...valid, adminCidr: "203.0.113.010/32" }, /^holodeck:adminCidr '203.0.113.010\/32' has an octet with a leading zero, which some tools read as octal/],
+        ["a prefix length with a leading zero and host bits", { ...valid, appCidr: "10.1.2.3/016" }, /^holodeck:appCidr '10.1.2.3\/016' has a prefix length with a leading zero: write it 10.1.0.0\/16$/],
+        ["an address without a prefix length", { ...valid, adminCidr: "203.0.113.7" }, /^holodeck:adminCidr '203.0.113.7' is not a CIDR: write ADDRESS\/PREFIX, e.g. 203.0.113.0\/24 \(a single address is ADDRESS\/32\)$/],
+        ["an octet over 255", { ...valid, appCidr: "10.0.256.0/24" }, /^holodeck:appCidr '10.0.256.0\/24' is not a CIDR: each of the four numbers is 0 to 255/],
+        ["a network wider than a private range", { ...valid, networkCidr: "0.0.0.0/0" }, /^holodeck:networkCidr '0.0.0.0\/0' is 4.3 billion addresses, not a private subnet/],
+        ["an app port in other digits than ASCII's", { ...valid, appPort: "٨٠٠٠" }, /^holodeck:appPort '٨٠٠٠' must be a whole number from 1024 to 65535/],
+        ["a flavor with a line break", { ...valid, flavor: "gp.0.2.4\nm1.small" }, /^holodeck:flavor "gp.0.2.4\\nm1.small" holds a control character \(a line break, tab or NUL\): give the name on one line/],
+        ["an external network with a NUL", { ...valid, externalNetwork: "PUBLIC\u0000NET" }, /^holodeck:externalNetwork "PUBLIC\\u0000NET" holds a control character/],
+        ["an app setting with a Unicode line separator", { ...valid, appConfig: '{"greeting": "one\\u2028two"}' }, /^holodeck:appConfig value of 'greeting' must be one line of text, without control characters$/],
+        ["a promotion source of dots", { ...valid, promoteFrom: "../../test" }, /^holodeck:promoteFrom '..\/..\/test' must name a stack as organization\/project\/stack/],
+        ["a network too small for a rollout", { ...valid, networkCidr: "10.80.0.0/28", serverCount: "6" },
+            /^holodeck:networkCidr '10.80.0.0\/28' leaves 12 addresses for servers, but 16 are needed \(2 × serverCount 6 during a rollout, the master, the build minion, the load balancer\): use a larger subnet/],
         ["an admin CIDR that is not one", { ...valid, adminCidr: "office" }, /^holodeck:adminCidr 'office' is not a CIDR/],
         ["an app CIDR that is not one", { ...valid, appCidr: "10.0.0.0/33" }, /^holodeck:appCidr '10.0.0.0\/33' is not a CIDR/],
         ["a privileged app port", { ...valid, appPort: "80", appService: "app" }, /^holodeck:appPort '80' must be a whole number from 1024 to 65535/],
@@ -195,6 +215,34 @@ describe("stack configuration", () => {
             assert.match(problems[0], message);
         });
     }
+
+    it("takes the network's size from an existing network, not networkCidr", () => {
+        assert.equal(parseConfig({ ...valid, networkCidr: "10.80.0.0/30", networkId: "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4e" }).infra.networkCidr, "10.80.0.0/30");
+        assert.equal(parseConfig({ ...valid, networkCidr: "10.80.0.0/28" }).infra.networkCidr, "10.80.0.0/28");
+    });
+
+    it("never echoes a credential given in a URL", () => {
+        const secret = "ghp_N0tReallyAT0ken";
+        const cases: [RawConfig, RegExp][] = [
+            [{ ...valid, appRepo: `https://ci:${secret}@github.com/org/app.git` },
+                /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials: they would be printed, kept in the stack's state and put on the build minion's command line\. Remove them/],
+            [{ ...valid, appRepo: `https://${secret}@github.com/org/app.git` }, /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, appRepo: `https://ci:${secret} x@github.com/org/app.git` }, /^holodeck:appRepo 'https:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, appRepo: `ssh://git:${secret}@github.com/org/app.git` }, /^holodeck:appRepo 'ssh:\/\/\[redacted\]@github\.com\/org\/app\.git' carries credentials/],
+            [{ ...valid, "openstack:authUrl": `https://admin:${secret}@keystone.example.com/v3` },
+                /^openstack:authUrl 'https:\/\/\[redacted\]@keystone\.example\.com\/v3' carries credentials: remove them, and set the password as a secret/],
+            [{ ...valid, "openstack:authUrl": `https://keystone.example.com/v2.0?token=${secret}` }, /^openstack:authUrl 'https:\/\/keystone\.example\.com\/v2\.0\?token=\[redacted\]' must be the https URL/],
+            [{ ...valid, pipFindLinks: `https://wheels:${secret}@wheels.example.com/` }, /^holodeck:pipFindLinks 'https:\/\/\[redacted\]@wheels\.example\.com\/' must be a list/],
+        ];
+        for (const [raw, expected] of cases) {
+            const problems = problemsOf(raw);
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], expected);
+            assert.ok(!problems[0].includes(secret.slice(0, 10)), problems[0]);
+        }
+        // An ssh user is a name, not a secret.
+        assert.equal(build({ ...valid, appRepo: "ssh://git@github.com/org/app.git" }).repo, "ssh://git@github.com/org/app.git");
+    });
 
     it("reports every problem at once", () => {
         assert.deepEqual(problemsOf({ ...valid, appRepo: undefined, commit: "main", withPip: "maybe" }).map((problem) => problem.split(" ")[0]).sort(), [

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
+import { readStackFile } from "../lib/stackFiles";
 
 function plan(args: string[]) {
     return spawnSync(process.execPath, ["-r", "ts-node/register", path.join(repoRoot, "scripts", "plan.ts"), ...args], {
@@ -79,5 +80,99 @@ describe("npm run plan", function () {
     it("refuses an unknown stack and a short commit", () => {
         assert.match(plan(["--stack", "staging"]).stderr, /plan: error: no Pulumi.staging.yaml: use a stack that has a stack file/);
         assert.match(plan(["--stack", "test", "--commit", "3f78685"]).stderr, /plan: error: --commit '3f78685' is not a full 40-hex commit SHA/);
+    });
+
+    it("never deletes what it did not write: a non-empty directory without an earlier plan is refused, untouched", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-plan-out-"));
+        try {
+            const checkout = path.join(scratch, "checkout");
+            fs.mkdirSync(path.join(checkout, ".git"), { recursive: true });
+            fs.writeFileSync(path.join(checkout, ".git", "HEAD"), "ref: refs/heads/main\n");
+            fs.writeFileSync(path.join(checkout, "plan.json"), "mine\n");
+            const before = filesBelow(checkout);
+            for (const target of [checkout, path.relative(repoRoot, checkout)]) {
+                const result = plan(["--stack", "test", "--commit", commit, "--out", target]);
+                assert.equal(result.status, 2, result.stdout);
+                assert.match(result.stderr, /^plan: error: --out \S+checkout is not empty and holds no earlier plan \(no \.holodeck-plan file\): the plan replaces only its own output and never deletes what it did not write\. Give a new or empty directory/);
+            }
+            // The project itself, as `--out .` from its root.
+            assert.match(plan(["--stack", "test", "--commit", commit, "--out", "."]).stderr, /^plan: error: --out \S+ is not empty and holds no earlier plan/);
+            assert.ok(fs.existsSync(path.join(repoRoot, "package.json")));
+            assert.deepEqual(filesBelow(checkout), before);
+            assert.equal(fs.readFileSync(path.join(checkout, "plan.json"), "utf8"), "mine\n");
+
+            const file = path.join(scratch, "a-file");
+            fs.writeFileSync(file, "x");
+            assert.match(plan(["--stack", "test", "--out", file]).stderr, /^plan: error: --out \S+a-file cannot be used \(it is a file\): give a new or empty directory/);
+            assert.match(plan(["--stack", "test", "--out", ""]).stderr, /^plan: error: --out is empty: give a value/);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it("replaces only its own files in an earlier plan's directory", () => {
+        // `out` holds the earlier tests' plan: plan.json, rendered/ and the marker.
+        assert.ok(fs.existsSync(path.join(out, ".holodeck-plan")));
+        fs.writeFileSync(path.join(out, "notes.txt"), "kept\n");
+        fs.writeFileSync(path.join(out, "rendered", "stale.yaml"), "from an earlier plan\n");
+        const result = plan(["--stack", "prod", "--out", out]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(fs.readFileSync(path.join(out, "notes.txt"), "utf8"), "kept\n");
+        assert.ok(!fs.existsSync(path.join(out, "rendered", "stale.yaml")), "rendered/ is the plan's own: renewed");
+        assert.ok(fs.existsSync(path.join(out, "plan.json")));
+    });
+
+    it("plans a stack file with encrypted values, as `pulumi config set --secret --path` writes them, with placeholders kept secret", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-plan-secure-"));
+        try {
+            const stackFile = path.join(scratch, "Pulumi.test.yaml");
+            // What `pulumi config set --secret --path 'holodeck:appSecrets.api_token' ...` and
+            // `pulumi config set --secret openstack:password ...` leave in the stack file.
+            fs.writeFileSync(stackFile, `${fs.readFileSync(path.join(repoRoot, "Pulumi.test.yaml"), "utf8")}
+  holodeck:appSecrets:
+    api_token:
+      secure: v1:8hTIcfT5Ti9pm1Zq:5dMiGmJvgZqf2Qm3cKLqbnIvyH2ZpA==
+    db_password:
+      secure: v1:Bq2yRk1m0q7C8p2o:Yv7V2a7o8wX1l2c3k4j5h6g7f8==
+  openstack:password:
+    secure: v1:Jx1l0n7w2pRrB3nT:c2VjcmV0LXBhc3N3b3Jk
+`);
+            const planOut = path.join(scratch, "plan");
+            const result = plan(["--stack", "test", "--commit", commit, "--config-file", stackFile, "--out", planOut]);
+            assert.equal(result.status, 0, result.stderr);
+            assert.match(result.stdout, /^3 encrypted values \(holodeck:appSecrets\.api_token, holodeck:appSecrets\.db_password, openstack:password\) cannot be decrypted offline: planned with placeholder values, kept secret/m);
+            const written = JSON.parse(fs.readFileSync(path.join(planOut, "plan.json"), "utf8"));
+            assert.deepEqual(written.encryptedPlaceholders, ["holodeck:appSecrets.api_token", "holodeck:appSecrets.db_password", "openstack:password"]);
+            const pillarFile = filesBelow(path.join(planOut, "rendered")).find((file) => /\/releases\/[^/]+\.sls$/.test(file));
+            assert.ok(pillarFile);
+            const pillar = parse(fs.readFileSync(pillarFile, "utf8")) as { holodeck: { secrets: Record<string, string> } };
+            assert.deepEqual(pillar.holodeck.secrets, { api_token: "[secret]", db_password: "[secret]" });
+            for (const file of [path.join(planOut, "plan.json"), ...filesBelow(path.join(planOut, "rendered"))]) {
+                assert.doesNotMatch(fs.readFileSync(file, "utf8"), /offline-placeholder|v1:/, `${file} shows no secret value`);
+            }
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it("reads stack files as the CLI hands them over, and says what is wrong with a broken one", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-plan-stackfile-"));
+        const write = (text: string) => {
+            const file = path.join(scratch, "Pulumi.x.yaml");
+            fs.writeFileSync(file, text);
+            return file;
+        };
+        try {
+            // Scalars keep their text (0x10 is not 16, 02 not 2); an empty value is empty.
+            assert.deepEqual(readStackFile(write("config:\n  holodeck:serverCount: 0x10\n  holodeck:appPort: 08000\n  holodeck:commit:\n  holodeck:loadBalancer: yes\n")).config, {
+                "holodeck:serverCount": "0x10", "holodeck:appPort": "08000", "holodeck:commit": "", "holodeck:loadBalancer": "yes",
+            });
+            assert.throws(() => readStackFile(write("config:\n  - holodeck:commit: abc\n")), /config must be a mapping of keys \(holodeck:commit: \.\.\.\) to values/);
+            assert.throws(() => readStackFile(write("config:\n  commit: abc\n")), /config key "commit" is not namespace:key \(e\.g\. holodeck:commit\)/);
+            assert.throws(() => readStackFile(write("config:\n  holodeck:commit: [\n")), /Pulumi\.x\.yaml is not valid YAML: /);
+            assert.throws(() => readStackFile(path.join(scratch, "absent.yaml")), /absent\.yaml cannot be read \(ENOENT\)/);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
     });
 });
