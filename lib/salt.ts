@@ -95,6 +95,8 @@ export function renderReleasePillar(args: ReleasePillarArgs): string {
             secrets: sorted(args.secrets),
         },
     };
-    // YAML 1.1, as Salt reads it: values that look like booleans or numbers stay strings.
-    return `# Holodeck release ${args.releaseId} of ${args.app}: written by Pulumi, removed with the release.\n${stringify(pillar, { version: "1.1", lineWidth: 0 })}`;
+    // "#!yaml": YAML only, never Jinja (the master's default is jinja|yaml), so a value holding
+    // "{{", "{%" or "{#" is data. YAML 1.1, as Salt reads it: values that look like booleans or
+    // numbers stay strings.
+    return `#!yaml\n# Holodeck release ${args.releaseId} of ${args.app}: written by Pulumi, removed with the release.\n${stringify(pillar, { version: "1.1", lineWidth: 0 })}`;
 }
