@@ -8,6 +8,7 @@ import { renderReleasePillar, stateDefaults, statePillarKeys } from "../lib/salt
 import { parse } from "yaml";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
 import { LocalMinion, renderConfigIni } from "../lib/saltRender";
+import { configPath } from "../lib/dockerImage";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -190,5 +191,16 @@ describe("the Salt state tree", function () {
         } finally {
             fs.rmSync(root, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the config path, from the state tree's defaults.yaml", () => {
+    it("is the one holodeck-build's unit and the Docker image give the service", () => {
+        const app = "holodeck-hello";
+        const file = stateDefaults(app).config_file;
+        assert.equal(configPath(app), file);
+        const unit = fs.readFileSync(path.join(__dirname, "..", "builder", "holodeck-build"), "utf8");
+        const spelled = /^Environment=HOLODECK_CONFIG=(.*)$/m.exec(unit)?.[1];
+        assert.equal(spelled?.replace("$name", app), file);
     });
 });
