@@ -52,6 +52,61 @@ export function minionId(app: string, stack: string, releaseId: string, index: n
     return `${releaseName(app, stack, releaseId)}-${index}`;
 }
 
+/** Where cloud-init records the server's instance id (the Nova server id) on the master. */
+export const instanceIdFile = "/var/lib/cloud/data/instance-id";
+
+/** Options of the master-side scripts, for running them against a fake root in tests. */
+export interface MasterScriptOptions {
+    /** Prefix of every path (default "": the master itself). */
+    readonly root?: string;
+    /** Owner of the files written (default salt: the master runs as user salt). */
+    readonly owner?: string;
+    /** The salt-key command (default "salt-key"). */
+    readonly saltKey?: string;
+}
+
+// A delete runs over the connection it was created with: after the master is replaced, that
+// reaches the new master. Acting only where the instance id is still the one created on keeps
+// the new master's copy (put there by the replacement's create) in place.
+function onlyOn(masterServerId: string, action: string, root: string): string {
+    return [
+        "set -euo pipefail",
+        `if [ "$(cat ${shellQuote(root + instanceIdFile)} 2>/dev/null)" = ${shellQuote(masterServerId)} ]; then`,
+        `  ${action}`,
+        "else",
+        `  echo "not the master this was created on (${masterServerId}): left alone"`,
+        "fi",
+    ].join("\n");
+}
+
+/** Writes a release's pillar (on stdin) to `pillarPath`, readable by the master only. */
+export function pillarCreateScript(pillarPath: string, options: MasterScriptOptions = {}): string {
+    const owner = options.owner ?? "salt";
+    return `install -D -o ${owner} -g ${owner} -m 0640 /dev/stdin ${shellQuote((options.root ?? "") + pillarPath)}`;
+}
+
+/** Removes a release's pillar, on the master `masterServerId` only. */
+export function pillarDeleteScript(pillarPath: string, masterServerId: string, options: MasterScriptOptions = {}): string {
+    const root = options.root ?? "";
+    return onlyOn(masterServerId, `rm -f ${shellQuote(root + pillarPath)}`, root);
+}
+
+/** Pre-seeds a minion's public key: the master accepts exactly this key for this id. */
+export function minionKeyCreateScript(minion: string, publicKeyPem: string, options: MasterScriptOptions = {}): string {
+    const owner = options.owner ?? "salt";
+    const file = `${options.root ?? ""}/etc/salt/pki/master/minions/${minion}`;
+    return `printf '%s' ${shellQuote(publicKeyPem)} | install -o ${owner} -g ${owner} -m 0644 /dev/stdin ${shellQuote(file)}`;
+}
+
+/**
+ * Forgets a minion the Salt way, on the master `masterServerId` only: `salt-key -d` removes its key
+ * and its data cache (/var/cache/salt/master/minions/<id>: compiled pillar, secrets included),
+ * which removing the key file would leave.
+ */
+export function minionKeyDeleteScript(minion: string, masterServerId: string, options: MasterScriptOptions = {}): string {
+    return onlyOn(masterServerId, `${options.saltKey ?? "salt-key"} -y -d ${shellQuote(minion)}`, options.root ?? "");
+}
+
 export interface AppServersArgs {
     /** Servers in the release. */
     readonly count: number;
@@ -93,7 +148,7 @@ export interface AppServersArgs {
     readonly masterConnection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Completes when the master is up. */
     readonly masterReady: pulumi.Resource;
-    /** The master's server id: a replaced master gets the release's pillar and minion keys anew. */
+    /** The master's server id: a replaced master gets the release's pillar and minion keys anew (the servers stay). */
     readonly masterServerId: pulumi.Input<string>;
 }
 
@@ -113,19 +168,23 @@ export class AppServers extends pulumi.ComponentResource {
     constructor(name: string, args: AppServersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:AppServers", name, {}, opts);
         const parent = { parent: this };
-        // Everything per server is bound to the release: a new one makes new keys and servers. So
-        // is a new master, which must be given the pillar and minion keys anew.
-        const releaseBound = { ...parent, replacementTrigger: pulumi.all([args.releaseId, args.masterServerId]) };
+        // Everything per server is bound to the release: a new one makes new keys and servers. A
+        // replaced master keeps its address and key, so the servers stay and reconnect to it.
+        const releaseBound = { ...parent, replacementTrigger: args.releaseId };
 
-        // Rewritten in place when only its download URL is renewed, so the old copy's delete must
-        // not follow the new copy's create (both have one path).
+        // pulumi-command's remote Command replaces only when `triggers` change (its one
+        // replaceOnChanges input); other changed inputs update in place by running `create` again.
+        // A new release (new path) or master is replaced create-before-delete: the old servers keep
+        // their pillar until they are retired, and the old copy's delete, guarded by the server id,
+        // leaves a new master's copy alone. A renewed URL (same path, new stdin) rewrites the file.
         const pillarPath = pulumi.all([args.app, args.releaseId]).apply(([app, releaseId]) => releasePillarPath(releaseName(app, args.stack, releaseId)));
         const pillar = new command.remote.Command(`${name}-pillar`, {
             connection: args.masterConnection,
-            create: pulumi.interpolate`sudo install -D -o salt -g salt -m 0640 /dev/stdin ${pillarPath}`,
+            create: pillarPath.apply((file) => `sudo ${pillarCreateScript(file)}`),
             stdin: args.pillar,
-            delete: pulumi.interpolate`sudo rm -f ${pillarPath}`,
-        }, { ...releaseBound, deleteBeforeReplace: true, dependsOn: [args.stateTree] });
+            delete: pulumi.all([pillarPath, args.masterServerId]).apply(([file, serverId]) => `sudo bash -c ${shellQuote(pillarDeleteScript(file, serverId))}`),
+            triggers: [pillarPath, args.masterServerId],
+        }, { ...parent, dependsOn: [args.stateTree] });
 
         // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
         const shared = pulumi.all([args.app, args.releaseId, args.masterAddress, args.masterPublicKeyPem, args.masterFinger]);
@@ -135,13 +194,14 @@ export class AppServers extends pulumi.ComponentResource {
                 ...releaseBound,
                 additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
             });
-            // The master accepts exactly this key for this id, and forgets it when the server goes.
+            // The master accepts exactly this key for this id, and forgets it when the server goes. A
+            // new key (new release) or master seeds anew, like the pillar.
             const seed = new command.remote.Command(`${name}-${index}-minion-key-seed`, {
                 connection: args.masterConnection,
-                create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) =>
-                    `printf '%s' ${shellQuote(publicKeyPem)} | sudo install -o salt -g salt -m 0644 /dev/stdin /etc/salt/pki/master/minions/${minion}`),
-                delete: id.apply((minion) => `sudo rm -f /etc/salt/pki/master/minions/${minion}`),
-            }, { ...releaseBound, dependsOn: [args.masterReady] });
+                create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) => `sudo bash -c ${shellQuote(minionKeyCreateScript(minion, publicKeyPem))}`),
+                delete: pulumi.all([id, args.masterServerId]).apply(([minion, serverId]) => `sudo bash -c ${shellQuote(minionKeyDeleteScript(minion, serverId))}`),
+                triggers: [id, key.publicKeyPem, args.masterServerId],
+            }, { ...parent, dependsOn: [args.masterReady] });
             const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
                 ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>
                     renderAppServerUserData({

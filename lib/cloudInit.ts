@@ -115,6 +115,20 @@ const stateApplyAttempts = 10;
 const stateApplyPause = 30;
 
 /**
+ * systemd drop-in for salt-master: it binds the fixed private address, so it starts once the
+ * network is online, and comes back by itself when it fails (a reboot racing DHCP, a crash).
+ */
+export const saltMasterDropIn = `[Unit]
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Restart=on-failure
+RestartSec=5s
+`;
+export const saltMasterDropInPath = "/etc/systemd/system/salt-master.service.d/holodeck.conf";
+
+/**
  * User-data of the Salt master: its keys, a locked-down configuration (no auto-accept, no open
  * mode, no publisher ACLs, no file uploads from minions) bound to `interfaceAddress`, then Salt
  * from the pinned repository and the state and pillar directories, owned by user salt.
@@ -145,6 +159,7 @@ export function renderSaltMasterUserData(args: SaltMasterUserDataArgs): string {
             writeFile(`${masterPki}/master.pem`, args.masterPrivateKeyPem, "0400"),
             writeFile(`${masterPki}/master.pub`, args.masterPublicKeyPem, "0644"),
             writeFile("/etc/salt/master.d/holodeck.conf", yaml(config), "0644"),
+            writeFile(saltMasterDropInPath, saltMasterDropIn, "0644"),
             ...metadataGuardFiles(),
             ...saltRepositoryFiles(args.saltMajor),
         ],

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { Manifest, shellQuote } from "./holoMaker";
 import { run, RunningService } from "./localRelease";
 import { builderDir, repoRoot } from "./paths";
+import { stateDefaults } from "./salt";
 
 /** Debian's Docker client: the `docker` first on PATH on these machines is another one. */
 export const dockerClient = "/usr/bin/docker";
@@ -126,7 +127,7 @@ export function serviceCommand(manifest: Pick<Manifest, "name" | "prefix" | "ser
 
 /** Where a release's service reads its configuration, as the unit and the Salt state put it. */
 export function configPath(packageName: string): string {
-    return `/etc/holodeck/${packageName}/config.ini`;
+    return stateDefaults(packageName).config_file;
 }
 
 /** The Dockerfile inputs for a release, its service listening on `port`. */

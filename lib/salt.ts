@@ -1,7 +1,10 @@
 // Salt facts shared by the renderers: which packages to install from where, and the master key
 // fingerprint a minion pins so it refuses an impostor master.
 import { createHash } from "node:crypto";
-import { stringify } from "yaml";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { repoRoot } from "./paths";
 
 /** Where Salt comes from and which release line the servers are pinned to. */
 export const saltRelease = {
@@ -86,6 +89,10 @@ export function releasePillarPath(releaseName: string): string {
 
 /** A release's pillar: what the holodeck state installs and how it configures it. */
 export function renderReleasePillar(args: ReleasePillarArgs): string {
+    // The state quotes the URL in curl's config file (salt/states/holodeck/download.curlrc.jinja).
+    if (!/^https?:\/\/[^\s"\\]+$/.test(args.url)) {
+        throw new Error(`the download URL of release ${args.releaseId} must be http(s) without quotes, backslashes or whitespace (percent-encode them)`);
+    }
     const sorted = (settings: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
     const pillar = {
         holodeck: {
@@ -95,6 +102,35 @@ export function renderReleasePillar(args: ReleasePillarArgs): string {
             secrets: sorted(args.secrets),
         },
     };
-    // YAML 1.1, as Salt reads it: values that look like booleans or numbers stay strings.
-    return `# Holodeck release ${args.releaseId} of ${args.app}: written by Pulumi, removed with the release.\n${stringify(pillar, { version: "1.1", lineWidth: 0 })}`;
+    // "#!yaml": YAML only, never Jinja (the master's default is jinja|yaml), so a value holding
+    // "{{", "{%" or "{#" is data. YAML 1.1, as Salt reads it: values that look like booleans or
+    // numbers stay strings.
+    return `#!yaml\n# Holodeck release ${args.releaseId} of ${args.app}: written by Pulumi, removed with the release.\n${stringify(pillar, { version: "1.1", lineWidth: 0 })}`;
+}
+
+/** The holodeck state's paths and modes (salt/states/holodeck/defaults.yaml, as map.jinja reads them). */
+export interface StateDefaults {
+    /** Directory the .deb is downloaded to. */
+    readonly download_dir: string;
+    /** Its mode. */
+    readonly download_dir_mode: string;
+    /** Mode of the downloaded .deb. */
+    readonly deb_mode: string;
+    /** curl's configuration file holding the signed URL. */
+    readonly curl_config: string;
+    /** Its mode. */
+    readonly curl_config_mode: string;
+    /** The app's config.ini, the service's $HOLODECK_CONFIG. */
+    readonly config_file: string;
+    /** Its mode. */
+    readonly config_mode: string;
+    /** Mode of the directories made for it. */
+    readonly config_dir_mode: string;
+}
+
+/** The holodeck state's paths and modes for the package `app`, from the state tree's defaults.yaml. */
+export function stateDefaults(app: string): StateDefaults {
+    const file = path.join(repoRoot, "salt", "states", "holodeck", "defaults.yaml");
+    const values = (parse(fs.readFileSync(file, "utf8"), { version: "1.1" }) as { holodeck: Record<string, string> }).holodeck;
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value.split("{app}").join(app)])) as unknown as StateDefaults;
 }

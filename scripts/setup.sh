@@ -32,3 +32,6 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >&2
 fi
+
+# Real Salt for the tests, in a cached virtualenv outside the checkout (pinned and hashed).
+bash scripts/salt-venv.sh

@@ -1,19 +1,24 @@
-// The Salt state tree, rendered for the test and prod stacks the way Salt renders it, from the
-// pillar the real program writes for each release.
+// The Salt state tree, rendered by real Salt (salt-call --local) for the test and prod stacks, from
+// the pillar the real program writes for each release.
 import * as assert from "node:assert/strict";
 import { minionId, releaseName } from "../components/appServers";
 import { readStateTree, stateTreeScript } from "../components/saltStateTree";
 import { runOffline, reveal } from "../lib/offlineRun";
-import { releasePillarPath, renderReleasePillar, statePillarKeys } from "../lib/salt";
+import { renderReleasePillar, stateDefaults, statePillarKeys } from "../lib/salt";
+import { parse } from "yaml";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
-import { pillarData, renderSalt } from "../lib/saltRender";
+import { LocalMinion, renderConfigIni } from "../lib/saltRender";
+import { configPath } from "../lib/dockerImage";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
+/** A release's pillar as Salt reads it (YAML 1.1). */
+const pillarData = (text: string): unknown => parse(text, { version: "1.1" });
+
 type Program = () => Promise<Record<string, unknown>>;
-type State = Record<string, Record<string, Record<string, unknown>[]>>;
+type State = Record<string, Record<string, unknown>>;
 const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
 
 /** The pillar text the program sends to the master for `stack`'s release, and the release's minion id. */
@@ -26,32 +31,77 @@ async function releasePillar(program: Program, stack: "test" | "prod"): Promise<
     return { pillar: String(reveal(pillarCommand?.inputs.stdin)), minion: minions[0] };
 }
 
-/** One state's arguments, merged from Salt's list-of-maps form. */
+/** One state's arguments, merged from state.show_sls's list of maps, checking its function. */
 function args(state: State, id: string, fn: string): Record<string, unknown> {
-    const declaration = state[id]?.[fn];
-    assert.ok(Array.isArray(declaration), `state ${id} has ${fn}`);
-    return Object.assign({}, ...(declaration as Record<string, unknown>[]));
+    const [module, name] = fn.split(".");
+    const declaration = state[id]?.[module];
+    assert.ok(Array.isArray(declaration) && declaration.includes(name as never), `state ${id} has ${fn}`);
+    return Object.assign({}, ...declaration.filter((item) => typeof item === "object"));
 }
 
+const sample = {
+    app: "holodeck-hello", releaseId: "0123456789ab", version: "1.0.0", sha256: "ab".repeat(32), url: "https://swift/x.deb?temp_url_sig=s",
+    config: { greeting: "yes", workers: "4" }, secrets: { api_token: "t0ps3cret" },
+};
+
 describe("the Salt state tree", function () {
+    this.timeout(120_000);
     const pillars: Record<string, { pillar: string; minion: string }> = {};
+    const minions: Record<string, LocalMinion> = {};
     before(async () => {
         const program = (await import("../index")).default as Program;
-        pillars.test = await releasePillar(program, "test");
-        pillars.prod = await releasePillar(program, "prod");
+        for (const stack of ["test", "prod"] as const) {
+            pillars[stack] = await releasePillar(program, stack);
+            const app = (pillarData(pillars[stack].pillar) as { holodeck: { app: string } }).holodeck.app;
+            minions[stack] = new LocalMinion({ minionId: pillars[stack].minion, pillarText: pillars[stack].pillar, grains: { role: "app", app } });
+        }
     });
+    after(() => Object.values(minions).forEach((minion) => minion.close()));
 
-    it("sends app servers (grains role app, and an app) to the holodeck state", () => {
-        assert.deepEqual(renderSalt("states/top.sls", {}).data, { base: { "G@role:app and G@app:*": [{ match: "compound" }, "holodeck"] } });
+    it("sends app servers (grains role app, and an app) to the holodeck state, and no other minion", () => {
+        assert.deepEqual(minions.test.json(["state.show_top"]), { base: ["holodeck"] });
+        const other = new LocalMinion({ minionId: minionId(sample.app, "test", sample.releaseId, 0), pillarText: renderReleasePillar(sample), grains: { role: "web", app: sample.app } });
+        try {
+            assert.deepEqual(other.json(["state.show_top"]), {});
+        } finally {
+            other.close();
+        }
     });
 
     it("shows each minion its own release's pillar, found from its authenticated id", () => {
         for (const app of ["holodeck-hello", "my.app"]) {
-            const id = minionId(app, "test", "0123456789ab", 1);
-            const top = renderSalt("pillar/top.sls", { opts: { id } }).data as { base: Record<string, string[]> };
-            const release = releaseName(app, "test", "0123456789ab");
-            assert.deepEqual(top, { base: { [id]: [`releases.${release.replace(/\./g, "_")}`] } });
-            assert.equal(releasePillarPath(release), `/srv/pillar/${top.base[id][0].replace(/\./g, "/")}.sls`);
+            const text = renderReleasePillar({ ...sample, app });
+            const own = new LocalMinion({ minionId: minionId(app, "test", "0123456789ab", 1), pillarText: text });
+            const stranger = new LocalMinion({ minionId: minionId(app, "test", "0123456789ac", 1) });
+            try {
+                assert.deepEqual(own.pillar(), pillarData(text));
+                // The file is at the path the program writes (releasePillarPath), found by the id alone.
+                fs.cpSync(path.join(own.root, "pillar"), path.join(stranger.root, "pillar"), { recursive: true });
+                assert.equal(stranger.pillar().holodeck, undefined);
+            } finally {
+                own.close();
+                stranger.close();
+            }
+        }
+    });
+
+    it("reads release pillars as YAML only: Jinja syntax in values is data", () => {
+        const text = renderReleasePillar({ ...sample, config: { a: "{{ 7 * 7 }}", b: "{% raw %}", c: "{# x" } });
+        assert.match(text, /^#!yaml\n/);
+        const minion = new LocalMinion({ minionId: minionId(sample.app, "test", sample.releaseId, 0), pillarText: text });
+        try {
+            assert.deepEqual((minion.pillar().holodeck as { config: unknown }).config, { a: "{{ 7 * 7 }}", b: "{% raw %}", c: "{# x" });
+            // Without the shebang line, Salt's default jinja|yaml renders the pillar: it fails.
+            const jinja = new LocalMinion({ minionId: minionId(sample.app, "test", sample.releaseId, 0), pillarText: text.replace(/^#!yaml\n/, "") });
+            try {
+                assert.notDeepEqual((jinja.pillar().holodeck as { config: unknown } | undefined)?.config, { a: "{{ 7 * 7 }}", b: "{% raw %}", c: "{# x" });
+            } catch (error) {
+                assert.match(String(error), /Rendering SLS|jinja|Jinja/);
+            } finally {
+                jinja.close();
+            }
+        } finally {
+            minion.close();
         }
     });
 
@@ -60,21 +110,25 @@ describe("the Salt state tree", function () {
             const { pillar, minion } = pillars[stack];
             const data = pillarData(pillar) as { holodeck: { app: string; release: Record<string, string> } };
             assert.ok(minion.startsWith(releaseName(data.holodeck.app, stack, data.holodeck.release.id)));
-            const state = renderSalt("states/holodeck/init.sls", { pillar: data }).data as State;
-            assert.deepEqual(Object.keys(state), ["holodeck-download", "holodeck-verify", "holodeck-install", "holodeck-config", "holodeck-service"]);
-            const deb = `/var/cache/holodeck/${data.holodeck.release.file}`;
-            const download = args(state, "holodeck-download", "file.managed");
-            assert.equal(download.name, deb);
-            assert.equal(download.source, data.holodeck.release.url);
-            assert.equal(download.source_hash, `sha256=${data.holodeck.release.sha256}`);
-            assert.equal(args(state, "holodeck-verify", "cmd.run").name, `echo '${data.holodeck.release.sha256}  ${deb}' | sha256sum --check --strict`);
+            const state = minions[stack].json(["state.show_sls", "holodeck"]) as State;
+            const ids = Object.entries(state).sort(([, a], [, b]) => Number(a.__run_num__) - Number(b.__run_num__)).map(([id]) => id);
+            assert.deepEqual(ids, ["holodeck-download-config", "holodeck-download", "holodeck-verify", "holodeck-install", "holodeck-config", "holodeck-service"]);
+            const paths = stateDefaults(data.holodeck.app);
+            const deb = `${paths.download_dir}/${data.holodeck.release.file}`;
+            // The signed URL is nowhere in the state's data (Salt caches it and prints it in errors).
+            assert.doesNotMatch(JSON.stringify(state), /temp_url_sig|\?/);
+            assert.equal(args(state, "holodeck-download-config", "file.managed").source, "salt://holodeck/download.curlrc.jinja");
+            assert.match(String(args(state, "holodeck-download", "cmd.run").name), new RegExp(`--config ${paths.curl_config} -o ${deb}.part`));
+            const checked = `echo '${data.holodeck.release.sha256}  ${deb}' | sha256sum --check --strict`;
+            assert.equal(args(state, "holodeck-verify", "cmd.run").name, checked);
             assert.deepEqual(args(state, "holodeck-install", "pkg.installed").sources, [{ [data.holodeck.app]: deb }]);
             const config = args(state, "holodeck-config", "file.managed");
-            assert.deepEqual([config.name, config.user, config.group, config.mode], [`/etc/holodeck/${data.holodeck.app}/config.ini`, "root", data.holodeck.app, "0640"]);
+            assert.deepEqual([config.name, config.user, config.group, config.mode], [paths.config_file, "root", data.holodeck.app, paths.config_mode]);
             const service = args(state, "holodeck-service", "service.running");
             assert.deepEqual([service.name, service.enable], [data.holodeck.app, true]);
             // Each step requires the one before it: download -> verify -> install -> config -> service.
-            assert.deepEqual(args(state, "holodeck-verify", "cmd.run").require, [{ file: "holodeck-download" }]);
+            assert.deepEqual(args(state, "holodeck-download", "cmd.run").require, [{ file: "holodeck-download-config" }]);
+            assert.deepEqual(args(state, "holodeck-verify", "cmd.run").require, [{ cmd: "holodeck-download" }]);
             assert.deepEqual(args(state, "holodeck-install", "pkg.installed").require, [{ cmd: "holodeck-verify" }]);
             assert.deepEqual(config.require, [{ pkg: "holodeck-install" }]);
             assert.deepEqual(service.require, [{ file: "holodeck-config" }]);
@@ -83,19 +137,14 @@ describe("the Salt state tree", function () {
     }
 
     it("renders test and prod configs that differ only where their stack configs differ", () => {
-        const [test, prod] = (["test", "prod"] as const).map((stack) =>
-            renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(pillars[stack].pillar) }).text.split("\n"));
+        const [test, prod] = (["test", "prod"] as const).map((stack) => minions[stack].renderTemplate("holodeck/config.ini.jinja").split("\n"));
         assert.equal(test.length, prod.length);
         const differing = test.map((line, index) => [line, prod[index]]).filter(([a, b]) => a !== b);
         assert.deepEqual(differing, [["greeting = Hello from the test stack", "greeting = Hello from production"]]);
     });
 
     it("puts secrets in [secrets], and nothing from the pillar but settings", () => {
-        const text = renderReleasePillar({
-            app: "holodeck-hello", releaseId: "0123456789ab", version: "1.0.0", sha256: "ab".repeat(32), url: "https://swift/x.deb?sig",
-            config: { greeting: "yes", workers: "4" }, secrets: { api_token: "t0ps3cret" },
-        });
-        const config = renderSalt("states/holodeck/config.ini.jinja", { pillar: pillarData(text) }).text;
+        const config = renderConfigIni(sample);
         assert.equal(config, [
             "# Rendered by Salt from Holodeck's pillar for this release; edits are overwritten.",
             "[app]", "greeting = yes", "workers = 4", "", "[secrets]", "api_token = t0ps3cret", "",
@@ -142,5 +191,16 @@ describe("the Salt state tree", function () {
         } finally {
             fs.rmSync(root, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the config path, from the state tree's defaults.yaml", () => {
+    it("is the one holodeck-build's unit and the Docker image give the service", () => {
+        const app = "holodeck-hello";
+        const file = stateDefaults(app).config_file;
+        assert.equal(configPath(app), file);
+        const unit = fs.readFileSync(path.join(__dirname, "..", "builder", "holodeck-build"), "utf8");
+        const spelled = /^Environment=HOLODECK_CONFIG=(.*)$/m.exec(unit)?.[1];
+        assert.equal(spelled?.replace("$name", app), file);
     });
 });

@@ -1,25 +1,46 @@
 {#- Puts this minion's release on it and configures it for its environment:
     download -> verify -> install -> config -> service. Everything comes from the pillar Holodeck
-    writes for the release (pillar/top.sls); the keys read here are lib/salt.ts's statePillarKeys. #}
+    writes for the release (pillar/top.sls); the keys read here are lib/salt.ts's statePillarKeys,
+    the paths and modes are defaults.yaml's. #}
+{%- from 'holodeck/map.jinja' import holodeck_map as paths with context %}
 {%- set holodeck = pillar['holodeck'] %}
 {%- set app = holodeck['app'] %}
 {%- set release = holodeck['release'] %}
-{%- set deb = '/var/cache/holodeck/' ~ release['file'] %}
+{%- set deb = paths['download_dir'] ~ '/' ~ release['file'] %}
+{%- set checked = "echo '" ~ release['sha256'] ~ "  " ~ deb ~ "' | sha256sum --check --strict" %}
 
-holodeck-download:
+# The signed URL is read from the pillar by this template when the state runs, never written into
+# the state: Salt's own download (file.managed) prints the full URL in its errors and logs, and
+# keeps its data (URL included) in the minion's cache. Without diffs: a diff would show the URL.
+holodeck-download-config:
   file.managed:
-    - name: {{ deb }}
-    - source: {{ release['url'] | tojson }}
-    - source_hash: sha256={{ release['sha256'] }}
-    - makedirs: True
-    - mode: '0644'
+    - name: {{ paths['curl_config'] }}
+    - source: salt://holodeck/download.curlrc.jinja
+    - template: jinja
+    - user: root
+    - group: root
+    - mode: '{{ paths['curl_config_mode'] }}'
+    - show_changes: False
 
-# file.managed checked the download; this checks the file dpkg is about to read, every time.
+# curl writes straight to the file dpkg reads: Salt's cache keeps no second copy named after the
+# URL. curl's own errors name the host at most; ours names the release.
+holodeck-download:
+  cmd.run:
+    - name: >-
+        install -d -m {{ paths['download_dir_mode'] }} {{ paths['download_dir'] }} &&
+        { curl -fsS --retry 3 --config {{ paths['curl_config'] }} -o {{ deb }}.part ||
+        { rm -f {{ deb }}.part; echo 'downloading release {{ release['id'] }} of {{ app }} failed (the URL is not shown: it is signed)' >&2; exit 1; }; } &&
+        chmod {{ paths['deb_mode'] }} {{ deb }}.part && mv {{ deb }}.part {{ deb }}
+    - unless: {{ checked | yaml_dquote }}
+    - require:
+      - file: holodeck-download-config
+
+# Checks the file dpkg is about to read, every time.
 holodeck-verify:
   cmd.run:
-    - name: echo '{{ release['sha256'] }}  {{ deb }}' | sha256sum --check --strict
+    - name: {{ checked | yaml_dquote }}
     - require:
-      - file: holodeck-download
+      - cmd: holodeck-download
 
 holodeck-install:
   pkg.installed:
@@ -31,14 +52,14 @@ holodeck-install:
 # Readable by the service's group only; root owns it, so the app cannot rewrite its own config.
 holodeck-config:
   file.managed:
-    - name: /etc/holodeck/{{ app }}/config.ini
+    - name: {{ paths['config_file'] }}
     - source: salt://holodeck/config.ini.jinja
     - template: jinja
     - user: root
     - group: {{ app }}
-    - mode: '0640'
+    - mode: '{{ paths['config_mode'] }}'
     - makedirs: True
-    - dir_mode: '0755'
+    - dir_mode: '{{ paths['config_dir_mode'] }}'
     - require:
       - pkg: holodeck-install
 
