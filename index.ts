@@ -81,7 +81,7 @@ export = async () => {
         artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image });
     } else {
         // The master reaches both stores; the .deb is stored here only if its sha256 is the verified one.
-        const copied = store.copyIn(promoted!, { connection: master.connection, ready: master.ready, sshUser: infra.sshUser });
+        const copied = store.copyIn(promoted!, { connection: master.connection, ready: master.ready, sshUser: infra.sshUser, serverId: master.serverId });
         artifact = new Artifact("artifact", { promoted: promoted!, url: store.downloadUrl(copied) });
     }
 

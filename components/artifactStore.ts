@@ -69,6 +69,8 @@ export interface CopyHost {
     readonly ready: pulumi.Resource;
     /** Its login user (holodeck-publish goes in its home). */
     readonly sshUser: string;
+    /** Its Nova server id: a replaced host is given holodeck-publish anew. */
+    readonly serverId: pulumi.Input<string>;
 }
 
 export interface ArtifactStoreArgs {
@@ -172,7 +174,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
             connection: host.connection,
             source: new pulumi.asset.FileAsset(script),
             remotePath: `/home/${host.sshUser}/holodeck-publish`,
-            triggers: [scriptHash],
+            triggers: [scriptHash, host.serverId],
         }, { ...parent, dependsOn: [host.ready] });
         const copy = new command.remote.Command(`${name}-copy`, {
             connection: host.connection,

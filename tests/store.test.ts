@@ -236,6 +236,7 @@ describe("the program's store, URL and release id under mocks", function () {
             const publisher = resources.get("artifacts-publisher");
             assert.equal(reveal(publisher?.inputs.remotePath), "/home/debian/holodeck-publish");
             assert.deepEqual(publisher?.options.dependsOn, ["salt-master-host-ready"]);
+            assert.ok((reveal(publisher?.inputs.triggers) as string[]).includes("salt-master-host-server-id"), "a replaced master gets the script anew");
             const copy = resources.get("artifacts-copy");
             assert.deepEqual(copy?.options.dependsOn, ["artifacts-publisher"]);
             assert.deepEqual(reveal(copy?.inputs.connection), reveal(resources.get("salt-master-host-ready")?.inputs.connection), "over the master's connection");
