@@ -101,6 +101,11 @@ describe("the artifact store", () => {
             assert.ok(!swiftAccepts(url.replace("1900000000", "1900000001"), key), "another expiry");
         });
 
+        it("gives the URL gophercloud v1.8.0's objects.CreateTempURL gives (Digest sha256; computed once with Go, same key, object and expiry)", () => {
+            assert.equal(signTempUrl(object, key, 1_900_000_000),
+                `${object}?temp_url_sig=fea04f3115056f70194453954c16bb541e9b1239dc086fa82c4690e1db8b1430&temp_url_expires=1900000000`);
+        });
+
         it("signs from /v1/ on, behind an endpoint with a path prefix, as gophercloud splits it", () => {
             const url = signTempUrl("https://cloud.example/swift/v1/AUTH_x/c/o.deb", key, 1_900_000_000);
             assert.ok(url.startsWith("https://cloud.example/swift/v1/AUTH_x/c/o.deb?"));
