@@ -3,6 +3,7 @@
 // the release behind a health gate.
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { AppServers } from "./components/appServers";
 import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
@@ -59,9 +60,10 @@ export = async () => {
         saltVersion: infra.saltVersion,
     });
 
+    // Each stack keeps its releases in a store of its own: prod never depends on test's.
+    const store = new ArtifactStore("artifacts", { authUrl: config.cloud.authUrl, region: config.cloud.region });
     let artifact: Artifact;
     if (config.release.kind === "build") {
-        const store = new ArtifactStore("artifacts", { authUrl: config.cloud.authUrl, region: config.cloud.region, downloadUrlDays: 90 });
         const minion = new BuildMinion("build-minion", {
             ...access,
             networkId: network.networkId,
@@ -76,14 +78,20 @@ export = async () => {
             image: config.release.image,
             appPort: app.port,
         });
-        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl("artifact-url", minion.manifest.file), image: minion.image });
+        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image });
     } else {
-        artifact = new Artifact("artifact", { promoted: promoted! });
+        // The master reaches both stores; the .deb is stored here only if its sha256 is the verified one.
+        const copied = store.copyIn(promoted!, { connection: master.connection, ready: master.ready, sshUser: infra.sshUser, serverId: master.serverId });
+        artifact = new Artifact("artifact", { promoted: promoted!, url: store.downloadUrl(copied) });
     }
 
     const stateTree = new SaltStateTree("salt-states", { connection: master.connection, masterReady: master.ready, masterServerId: master.serverId });
-    // A hash of the secrets is no secret; the id names servers and appears in outputs.
-    const release = pulumi.unsecret(pulumi.all([artifact.sha256, app.secrets]).apply(([sha256, secrets]) => releaseId(sha256, app.config, secrets)));
+    // Keyed with a secret of the stack's own, the id confirms no guess at the secrets: it may be
+    // shown, and names servers. The key stays for the stack's life.
+    const releaseKey = new random.RandomBytes("release-id-key", { length: 32 });
+    const release = pulumi.unsecret(pulumi.all([releaseKey.hex, artifact.sha256, app.secrets]).apply(
+        ([key, sha256, secrets]) => releaseId(key, sha256, app.config, secrets),
+    ));
     const pillar = pulumi.secret(pulumi.all([artifact.packageName, release, artifact.version, artifact.sha256, artifact.url, app.secrets]).apply(
         ([packageName, id, version, sha256, url, secrets]) => renderReleasePillar({
             app: packageName, releaseId: id, version, sha256, url, config: app.config, secrets,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { Manifest } from "../lib/holoMaker";
 
 /** What the rest of the program (and the prod stack) consumes of a release. */
@@ -33,11 +33,30 @@ export interface PushedImage {
 /**
  * The id of a release: the artifact together with its environment's configuration, so a new
  * commit and a new configuration alike make new servers (nothing is reconfigured in place).
- * 12 hex digits of a hash; it reveals nothing of the secrets that go into it.
+ * 12 hex digits of an HMAC-SHA256 keyed with the stack's own secret `key` (hex): the id names
+ * servers and shows in outputs, and without the key it confirms no guess at the secrets in it.
  */
-export function releaseId(sha256: string, config: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>): string {
+export function releaseId(key: string, sha256: string, config: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>): string {
+    if (!/^([0-9a-f]{2}){16,}$/.test(key)) throw new Error("the release id key must be at least 16 bytes, in hex");
     const canonical = (settings: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return createHash("sha256").update(`${sha256}\n${canonical(config)}\n${canonical(secrets)}`).digest("hex").slice(0, 12);
+    return createHmac("sha256", Buffer.from(key, "hex")).update(`${sha256}\n${canonical(config)}\n${canonical(secrets)}`).digest("hex").slice(0, 12);
+}
+
+/** Object names Holodeck stores: what Debian allows in a file name, nothing to escape in a URL. */
+export const objectName = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
+
+/** The name a promoted release's .deb gets in this stack's store: the name it has in the source store. */
+export function promotedObjectName(sourceUrl: string): string {
+    let name = "";
+    try {
+        name = decodeURIComponent(new URL(sourceUrl).pathname.split("/").pop() ?? "");
+    } catch {
+        // Reported below, as any other URL that names no .deb.
+    }
+    if (!objectName.test(name) || !name.endsWith(".deb")) {
+        throw new Error(`the promoted release's URL does not end in a .deb file name (it ends in '${name}'): update the stack it comes from with this version of Holodeck`);
+    }
+    return name;
 }
 
 /** The verdict the test stack exports next to its artifact. */
@@ -81,6 +100,7 @@ export function checkPromotion(fromStack: string, artifact: unknown, verificatio
             + "deploy the pinned commit to the test stack first, or update the pin",
         );
     }
+    promotedObjectName(release.url!);
     const { image, ...deb } = release as Release;
     if (!wantImage) return deb;
     if (typeof image?.repoDigest !== "string" || !/@sha256:[0-9a-f]{64}$/.test(image.repoDigest) || !image.repoDigest.endsWith(`@${image.digest}`)) {
@@ -95,10 +115,10 @@ export function checkPromotion(fromStack: string, artifact: unknown, verificatio
 export type ArtifactArgs =
     /** Built by this stack's build minion, downloadable at `url`, with its image where one was pushed. */
     | { readonly manifest: pulumi.Input<Manifest>; readonly url: pulumi.Input<string>; readonly image?: pulumi.Output<PushedImage> }
-    /** Verified by another stack and checked with `checkPromotion`. */
-    | { readonly promoted: Release };
+    /** Verified by another stack, checked with `checkPromotion`, copied into this stack's store and downloadable at `url`. */
+    | { readonly promoted: Release; readonly url: pulumi.Input<string> };
 
-/** The artifact the app servers install: commit, version, sha256 and URL, built or promoted. */
+/** The artifact the app servers install: commit, version, sha256 and this stack's URL of it, built or promoted. */
 export class Artifact extends pulumi.ComponentResource {
     readonly commit: pulumi.Output<string>;
     readonly version: pulumi.Output<string>;
@@ -126,7 +146,7 @@ export class Artifact extends pulumi.ComponentResource {
         this.projectVersion = release.projectVersion;
         this.sha256 = release.sha256;
         this.packageName = release.packageName;
-        this.url = pulumi.secret("promoted" in args ? args.promoted.url : args.url);
+        this.url = pulumi.secret(args.url);
         const image = "promoted" in args ? args.promoted.image : args.image;
         if (image) this.image = pulumi.output(image);
         this.registerOutputs({ commit: this.commit, version: this.version, sha256: this.sha256, url: this.url, image: this.image });

@@ -1,6 +1,13 @@
+import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { createHash, createHmac } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { shellQuote } from "../lib/holoMaker";
+import { builderDir } from "../lib/paths";
+import { objectName, promotedObjectName, Release } from "./artifact";
 
 /** A catalog entry as Keystone returns it (identity.getAuthScope). */
 export interface CatalogService {
@@ -18,19 +25,70 @@ export function objectStoreEndpoint(catalog: readonly CatalogService[], region: 
     return endpoint.url.replace(/\/+$/, "");
 }
 
+const day = 86400;
+
+/**
+ * When a download URL made at `nowSeconds` expires: `ttlDays` after the start of the current
+ * window of `renewDays`. Every `up` inside one window makes the very same URL (nothing changes);
+ * the first `up` of the next window renews it; and a URL handed to a new server is valid for at
+ * least `ttlDays - renewDays` more days.
+ */
+export function downloadUrlExpiry(nowSeconds: number, ttlDays: number, renewDays: number): number {
+    if (!(renewDays > 0 && ttlDays > renewDays)) throw new Error(`a download URL must live longer (${ttlDays} days) than its renewal window (${renewDays} days)`);
+    const window = renewDays * day;
+    return Math.floor(nowSeconds / window) * window + ttlDays * day;
+}
+
+
+/**
+ * A Swift temporary URL (tempurl middleware) for GET of `objectUrl` until `expires`: HMAC-SHA256
+ * with the container's key over "GET\n<expires>\n<path from /v1/ on>", hex encoded (Swift tells
+ * the digest by the signature's length).
+ */
+export function signTempUrl(objectUrl: string, key: string, expires: number): string {
+    const url = new URL(objectUrl);
+    const at = url.pathname.indexOf("/v1/");
+    if (at < 0) throw new Error(`${objectUrl} is not a Swift object URL (no /v1/ in its path)`);
+    if (!key) throw new Error("the container's temporary URL key is empty");
+    const signature = createHmac("sha256", key).update(`GET\n${expires}\n${url.pathname.slice(at)}`).digest("hex");
+    return `${url.origin}${url.pathname}?temp_url_sig=${signature}&temp_url_expires=${expires}`;
+}
+
+/** The remote script that copies a promoted release in (credential and source URL on stdin). */
+export function copyScript(release: Pick<Release, "packageName" | "version" | "sha256">, object: string, containerUrl: string, authUrl: string): string {
+    const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
+    const flags = ["--copy-object", object, "--sha256", release.sha256, "--release", label, "--container-url", containerUrl, "--auth-url", authUrl];
+    return ["set -euo pipefail", `bash "$HOME/holodeck-publish" ${flags.map(shellQuote).join(" ")}`].join("\n");
+}
+
+/** Where a promotion's copy runs: a server that reaches both stores (prod's Salt master). */
+export interface CopyHost {
+    /** SSH connection to it (secret). */
+    readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Completes once the host is usable. */
+    readonly ready: pulumi.Resource;
+    /** Its login user (holodeck-publish goes in its home). */
+    readonly sshUser: string;
+    /** Its Nova server id: a replaced host is given holodeck-publish anew. */
+    readonly serverId: pulumi.Input<string>;
+}
+
 export interface ArtifactStoreArgs {
     /** Keystone v3 URL of the cloud (the provider's openstack:authUrl). */
     readonly authUrl: string;
     /** Region of the object store ("" for the provider's). */
     readonly region: string;
-    /** Days a download URL of an artifact stays valid (app servers and promotion use it). */
-    readonly downloadUrlDays: number;
+    /** Days a download URL of an artifact stays valid (app servers and promotion use it); default 90. */
+    readonly downloadUrlDays?: number;
+    /** Days between renewals of the download URLs (see `downloadUrlExpiry`); default 30. */
+    readonly renewUrlDays?: number;
 }
 
 /**
- * A private Swift container, one object per release. The build minion may only PUT objects into
- * it (a Keystone application credential restricted by access rules); servers download through
- * temporary URLs signed with the container's key.
+ * A private Swift container, one object per release, of this stack's own: the build minion
+ * publishes into it, and a promoting stack copies the verified release into it. Uploads use a
+ * Keystone application credential that may only PUT objects there; servers download through
+ * temporary URLs signed with the container's key, renewed by `up` (see `downloadUrlExpiry`).
  */
 export class ArtifactStore extends pulumi.ComponentResource {
     /** Container name. */
@@ -42,18 +100,29 @@ export class ArtifactStore extends pulumi.ComponentResource {
     /** Application credential ID and secret of the minion (secret). */
     readonly uploadCredential: pulumi.Output<{ id: string; secret: string }>;
 
-    private readonly args: ArtifactStoreArgs;
+    private readonly storeName: string;
+    private readonly tempUrlKey: pulumi.Output<string>;
+    private readonly ttlDays: number;
+    private readonly renewDays: number;
 
     constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:ArtifactStore", name, {}, opts);
         const parent = { parent: this };
-        this.args = args;
+        this.storeName = name;
+        this.ttlDays = args.downloadUrlDays ?? 90;
+        this.renewDays = args.renewUrlDays ?? 30;
+        // Checked here, before anything is created.
+        downloadUrlExpiry(0, this.ttlDays, this.renewDays);
 
         const tempUrlKey = new random.RandomPassword(`${name}-temp-url-key`, { length: 40, special: false }, {
             ...parent, additionalSecretOutputs: ["result"],
         });
+        this.tempUrlKey = tempUrlKey.result;
+        // forceDestroy: `pulumi destroy` deletes the releases with it (Swift refuses to delete a
+        // container that holds objects).
         const container = new openstack.objectstorage.Container(`${name}-container`, {
             metadata: { "Temp-URL-Key": tempUrlKey.result },
+            forceDestroy: true,
         }, parent);
         this.containerName = container.name;
 
@@ -77,14 +146,43 @@ export class ArtifactStore extends pulumi.ComponentResource {
         this.registerOutputs({ containerName: this.containerName, containerUrl: this.containerUrl });
     }
 
-    /** A download URL for `file`, valid for the configured days, renewed when it has expired. */
-    downloadUrl(name: string, file: pulumi.Input<string>): pulumi.Output<string> {
-        return new openstack.objectstorage.TempUrl(name, {
-            container: this.containerName,
-            object: file,
-            method: "get",
-            ttl: this.args.downloadUrlDays * 86400,
-            regenerate: true,
-        }, { parent: this }).url;
+    /**
+     * A download URL for `object`, signed here with the container's key (a secret). It changes
+     * only when the renewal window does: the release's pillar is rewritten in place then, and the
+     * release id, which it does not feed, stays.
+     */
+    downloadUrl(object: pulumi.Input<string>): pulumi.Output<string> {
+        const expires = downloadUrlExpiry(Math.floor(Date.now() / 1000), this.ttlDays, this.renewDays);
+        return pulumi.secret(pulumi.all([this.containerUrl, object, this.tempUrlKey]).apply(([containerUrl, name, key]) => {
+            if (!objectName.test(name)) throw new pulumi.ResourceError(`'${name}' is not an object name Holodeck stores`, this);
+            return signTempUrl(`${containerUrl}/${name}`, key, expires);
+        }));
     }
+
+    /**
+     * Copies a release another stack verified into this store, on `host`, checking its sha256
+     * there; returns the object's name once it is stored. `release.url` (the other store's
+     * temporary URL) goes in on stdin with the upload credential.
+     */
+    copyIn(release: Release, host: CopyHost): pulumi.Output<string> {
+        const parent = { parent: this };
+        const object = promotedObjectName(release.url);
+        const script = path.join(builderDir, "holodeck-publish");
+        const scriptHash = createHash("sha256").update(fs.readFileSync(script)).digest("hex");
+        const name = this.storeName;
+        const publisher = new command.remote.CopyToRemote(`${name}-publisher`, {
+            connection: host.connection,
+            source: new pulumi.asset.FileAsset(script),
+            remotePath: `/home/${host.sshUser}/holodeck-publish`,
+            triggers: [scriptHash, host.serverId],
+        }, { ...parent, dependsOn: [host.ready] });
+        const copy = new command.remote.Command(`${name}-copy`, {
+            connection: host.connection,
+            create: this.containerUrl.apply((containerUrl) => copyScript(release, object, containerUrl, this.authUrl)),
+            stdin: pulumi.secret(this.uploadCredential.apply((credential) => `${credential.id}\n${credential.secret}\n${release.url}\n`)),
+            triggers: [release.sha256, object, scriptHash],
+        }, { ...parent, dependsOn: [publisher] });
+        return copy.stdout.apply(() => object);
+    }
+
 }

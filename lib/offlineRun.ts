@@ -109,8 +109,12 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
             return { ...inputs, accessIpV4: address("10.80.0", name) };
         case "openstack:networking/floatingIp:FloatingIp":
             return { ...inputs, address: address("198.51.100", name) };
-        case "openstack:objectstorage/tempUrl:TempUrl":
-            return { ...inputs, url: `https://swift.offline.invalid/v1/AUTH_offline/${plain.container}/${plain.object}?temp_url_sig=offline` };
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: digest("password", name).slice(0, Number(plain.length)) };
+        case "random:index/randomBytes:RandomBytes": {
+            const bytes = Buffer.from(digest("bytes", name).repeat(8), "hex").subarray(0, Number(plain.length));
+            return { ...inputs, hex: bytes.toString("hex"), base64: bytes.toString("base64") };
+        }
         case "openstack:loadbalancer/loadBalancer:LoadBalancer":
             return { ...inputs, vipAddress: address("10.80.0", name) };
         case "openstack:identity/applicationCredential:ApplicationCredential":

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,6 +17,8 @@ const debName = "x_1.0_amd64.deb";
 const manifestName = `${debName}.json`;
 const authPath = "/identity/v3";
 const containerPath = "/swift/v1/AUTH_holodeck/releases";
+// Where a copy downloads from: the store of the stack that verified the release.
+const sourcePath = "/swift/v1/AUTH_verifier/releases";
 
 interface Manifest {
     name: string;
@@ -42,6 +45,11 @@ interface CloudBehaviour {
     issueToken: boolean;
     /** Swift's answer to a PUT of an object whose ETag is right (a wrong one always gets 422). */
     swiftStatus: (object: string) => number;
+    /** The source store's answer to a GET below sourcePath, and the bytes it serves. */
+    sourceStatus: number;
+    sourceBody: Buffer;
+    /** More strings no process may hold in its argv or environment (a signed URL's signature). */
+    needles: string[];
 }
 
 interface FakeCloud {
@@ -50,6 +58,10 @@ interface FakeCloud {
     token: string;
     keystone: Received[];
     swift: Received[];
+    /** GETs of the source store. */
+    source: Received[];
+    /** Base URL of the source store's container. */
+    sourceUrl: string;
     /** Requests to any other path. */
     stray: Received[];
     close(): Promise<void>;
@@ -82,10 +94,11 @@ function processesHolding(needles: string[]): string[] {
 }
 
 async function startCloud(secret: string, behaviour: Partial<CloudBehaviour> = {}): Promise<FakeCloud> {
-    const { keystoneStatus = 201, issueToken = true, swiftStatus = () => 201 } = behaviour;
+    const { keystoneStatus = 201, issueToken = true, swiftStatus = () => 201, sourceStatus = 200, sourceBody = Buffer.alloc(0), needles = [] } = behaviour;
     const token = `gAAAAA-fake-token-${randomBytes(12).toString("hex")}`;
     const keystone: Received[] = [];
     const swift: Received[] = [];
+    const source: Received[] = [];
     const stray: Received[] = [];
 
     const server = http.createServer((request, response) => {
@@ -97,7 +110,7 @@ async function startCloud(secret: string, behaviour: Partial<CloudBehaviour> = {
                 url: request.url ?? "",
                 headers: request.headers,
                 body: Buffer.concat(chunks),
-                leaks: processesHolding([secret, token]),
+                leaks: processesHolding([secret, token, ...needles]),
             };
             if (received.url === `${authPath}/auth/tokens`) {
                 keystone.push(received);
@@ -114,6 +127,10 @@ async function startCloud(secret: string, behaviour: Partial<CloudBehaviour> = {
                 const status = received.headers.etag === md5(received.body) ? swiftStatus(object) : 422;
                 response.writeHead(status, status === 201 ? { ETag: md5(received.body) } : { "Content-Type": "text/html" });
                 response.end(status === 201 ? "" : `<html><h1>${http.STATUS_CODES[status]}</h1></html>`);
+            } else if (received.url.startsWith(`${sourcePath}/`) && received.method === "GET") {
+                source.push(received);
+                response.writeHead(sourceStatus, { "Content-Type": "application/octet-stream" });
+                response.end(sourceStatus === 200 ? sourceBody : "");
             } else {
                 stray.push(received);
                 response.writeHead(404);
@@ -129,6 +146,8 @@ async function startCloud(secret: string, behaviour: Partial<CloudBehaviour> = {
         token,
         keystone,
         swift,
+        source,
+        sourceUrl: `${base}${sourcePath}`,
         stray,
         close: () => new Promise<void>((resolve) => {
             server.close(() => resolve());
@@ -146,16 +165,36 @@ async function closedPortUrl(): Promise<string> {
     return `http://127.0.0.1:${port}${authPath}`;
 }
 
+// A loopback server that accepts connections and never answers; `held` counts them.
+async function silentServer(): Promise<{ base: string; held: () => number; close(): Promise<void> }> {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+        sockets.push(socket);
+        socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        held: () => sockets.length,
+        close: () => new Promise<void>((resolve) => {
+            sockets.forEach((socket) => socket.destroy());
+            server.close(() => resolve());
+        }),
+    };
+}
+
 // The minion's environment, near enough: Debian's tools first, no proxy, no ~/.curlrc.
 function publish(args: string[], stdin: string, home: string): Promise<Run> {
     return new Promise((resolve, reject) => {
+        // Its own process group, so a run that hangs is killed with its subshells and curl.
         const child = spawn("bash", [script, ...args], {
             env: { PATH: "/usr/bin:/bin", HOME: home, LANG: "C.UTF-8" },
             stdio: ["pipe", "pipe", "pipe"],
+            detached: true,
         });
         const stdout: Buffer[] = [];
         const stderr: Buffer[] = [];
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
         child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
         child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
         child.on("error", reject);
@@ -414,6 +453,163 @@ describe("holodeck-publish", function () {
             const bare = await publish([...argsFor(cloud!), "--auth-url"], credential, scratch);
             assertRefused(bare, /--auth-url needs a value/, 2);
             assertNothingSent(cloud!);
+        });
+    });
+
+    describe("a Keystone or Swift that accepts and never answers", () => {
+        let silent: Awaited<ReturnType<typeof silentServer>>;
+        beforeEach(async () => {
+            silent = await silentServer();
+        });
+        afterEach(() => silent.close());
+
+        it("Keystone: gives up after --read-timeout, naming Keystone's URL and the timeout, and uploads nothing", async () => {
+            cloud = await startCloud(secret);
+            const authUrl = `${silent.base}${authPath}`;
+            const started = Date.now();
+            const run = await publish([...argsFor(cloud, { "--auth-url": authUrl }), "--read-timeout", "1"], credential, scratch);
+            assertRefused(run, new RegExp(`Keystone at ${literal(`${authUrl}/auth/tokens`)} accepted the connection but sent nothing for 1 s \\(--read-timeout\\)`), 1);
+            assert.ok(Date.now() - started < 5000, "it did not wait much longer than its timeout");
+            assert.ok(silent.held() >= 1, "the request reached the silent server");
+            assertNothingSent(cloud);
+            assertSecretKept(run, cloud);
+        });
+
+        it("Swift: gives up after --read-timeout, naming the object's URL, and uploads no manifest", async () => {
+            cloud = await startCloud(secret);
+            const containerUrl = `${silent.base}${containerPath}`;
+            const run = await publish([...argsFor(cloud, { "--container-url": containerUrl }), "--read-timeout", "1"], credential, scratch);
+            assertRefused(run, new RegExp(`Swift at ${literal(`${containerUrl}/${debName}`)} accepted the connection but sent nothing for 1 s`), 1);
+            assert.equal(cloud.keystone.length, 1);
+            assert.equal(silent.held(), 1, "one upload tried, the manifest's never");
+            assertSecretKept(run, cloud);
+        });
+
+        it("refuses timeouts that are not whole seconds", async () => {
+            cloud = await startCloud(secret);
+            for (const value of ["0", "1.5", "soon"]) {
+                const run = await publish([...argsFor(cloud), "--read-timeout", value], credential, scratch);
+                assertRefused(run, new RegExp(`timeout '${literal(value)}' must be a whole number of seconds`), 2);
+            }
+            assertNothingSent(cloud);
+        });
+    });
+
+    describe("malformed manifests: one error line, exit 2, nothing sent", () => {
+        const malformed: [string, () => Buffer | string, RegExp][] = [
+            ["text that is not JSON", () => "{\"file\": ", /it is not JSON \(Expecting .*\)/],
+            ["bytes that are not UTF-8", () => Buffer.from([0xff, 0xfe, 0x7b]), /it is not JSON \(.*can't decode.*\)/],
+            ["a JSON array", () => "[]", /it is not a JSON object/],
+            ["no file", () => JSON.stringify({ ...manifest, file: undefined }), /"file" must be the name of the \.deb beside it, not null/],
+            ["a file outside the manifest's directory", () => JSON.stringify({ ...manifest, file: `../${debName}` }), /"file" must be the name of the \.deb beside it, not "\.\.\/x_1\.0_amd64\.deb"/],
+            ["a sha256 that is no sha256", () => JSON.stringify({ ...manifest, sha256: 42 }), /"sha256" must be 64 lowercase hex digits, not 42/],
+        ];
+        for (const [what, content, problem] of malformed) {
+            it(what, async () => {
+                cloud = await startCloud(secret);
+                fs.writeFileSync(manifestFile, content());
+                const run = await publish(argsFor(cloud), credential, scratch);
+                assertRefused(run, new RegExp(`--manifest '${literal(manifestFile)}' is not a manifest of holodeck-build: ${problem.source}; give the \\.json holodeck-build wrote`), 2);
+                assert.equal(run.stderr.trimEnd().split("\n").length, 1, run.stderr);
+                assert.doesNotMatch(run.stderr, /Traceback/);
+                assertNothingSent(cloud);
+            });
+        }
+    });
+
+    describe("credentials in a URL", () => {
+        for (const flag of ["--auth-url", "--container-url"] as const) {
+            it(`are refused in ${flag} without being shown`, async () => {
+                cloud = await startCloud(secret);
+                const password = `pw-${randomBytes(6).toString("hex")}`;
+                const url = (flag === "--auth-url" ? cloud.authUrl : cloud.containerUrl).replace("://", `://admin:${password}@`);
+                const run = await publish(argsFor(cloud, { [flag]: url }), credential, scratch);
+                assertRefused(run, new RegExp(`${flag} holds credentials \\(user:password@ before the host\\): remove them`), 2);
+                assert.ok(!(run.stdout + run.stderr).includes(password), "the password was printed");
+                assertNothingSent(cloud);
+            });
+        }
+    });
+
+    describe("copying a verified release from another store (promotion)", () => {
+        const label = "x 1.0 (sha256 d25aedc21b27)";
+        const signature = randomBytes(20).toString("hex");
+        const sourceUrl = (target: FakeCloud, expires = Math.floor(Date.now() / 1000) + 3600): string =>
+            `${target.sourceUrl}/${debName}?temp_url_sig=${signature}&temp_url_expires=${expires}`;
+        const copyArgs = (target: FakeCloud, extra: string[] = []): string[] => [
+            "--copy-object", debName, "--sha256", manifest.sha256, "--release", label,
+            "--container-url", target.containerUrl, "--auth-url", target.authUrl, ...extra,
+        ];
+        const assertSignatureKept = (run: Run): void => assert.ok(!(run.stdout + run.stderr).includes(signature), "the signature was printed");
+        const shown = (target: FakeCloud): string => literal(`${target.sourceUrl}/${debName}`);
+
+        it("downloads the .deb from the source URL on stdin, checks its sha256 and uploads it under its name, the signature never shown", async () => {
+            cloud = await startCloud(secret, { sourceBody: deb, needles: [signature] });
+            const run = await publish(copyArgs(cloud), `${credential}${sourceUrl(cloud)}\n`, scratch);
+            assert.equal(run.code, 0, run.stderr);
+            assert.deepEqual(cloud.source.map((request) => request.url.replace(/expires=\d+/, "expires=N")),
+                [`${sourcePath}/${debName}?temp_url_sig=${signature}&temp_url_expires=N`]);
+            assert.equal(cloud.keystone.length, 1);
+            assert.deepEqual(cloud.swift.map((request) => `${request.method} ${request.url}`), [`PUT ${containerPath}/${debName}`]);
+            const [put] = cloud.swift;
+            assert.ok(put.body.equals(deb), "the bytes uploaded are the bytes downloaded");
+            assert.equal(put.headers["x-object-meta-sha256"], manifest.sha256);
+            assert.equal(put.headers["x-auth-token"], cloud.token);
+            assert.deepEqual(JSON.parse(lastLine(run.stdout)), { object: debName, sha256: manifest.sha256, size: deb.length });
+            assertSignatureKept(run);
+            assertSecretKept(run, cloud);
+            for (const request of [...cloud.source, ...cloud.keystone, ...cloud.swift]) assert.deepEqual(request.leaks, [], request.url);
+        });
+
+        it("refuses a .deb whose sha256 is not the verified one, naming the release, and uploads nothing", async () => {
+            const tampered = Buffer.concat([deb, Buffer.from("x")]);
+            cloud = await startCloud(secret, { sourceBody: tampered });
+            const run = await publish(copyArgs(cloud), `${credential}${sourceUrl(cloud)}\n`, scratch);
+            assertRefused(run, new RegExp(`release ${literal(label)}: the \\.deb from ${shown(cloud)} has sha256 ${sha256(tampered)}, not the verified ${manifest.sha256}: refusing to copy it$`), 1);
+            assert.equal(cloud.source.length, 1);
+            assert.deepEqual([cloud.keystone.length, cloud.swift.length], [0, 0], "no token asked for, nothing uploaded");
+            assertSignatureKept(run);
+        });
+
+        it("reports a source that refuses the URL with its HTTP status, without the signature", async () => {
+            cloud = await startCloud(secret, { sourceStatus: 401 });
+            const run = await publish(copyArgs(cloud), `${credential}${sourceUrl(cloud)}\n`, scratch);
+            assertRefused(run, new RegExp(`release ${literal(label)}: the source store answered HTTP 401 for ${shown(cloud)} \\(a 401 is an expired or foreign temporary URL\\)`), 1);
+            assert.deepEqual([cloud.keystone.length, cloud.swift.length], [0, 0]);
+            assertSignatureKept(run);
+        });
+
+        it("refuses an expired source URL before asking anyone, saying how to renew it", async () => {
+            cloud = await startCloud(secret, { sourceBody: deb });
+            const run = await publish(copyArgs(cloud), `${credential}${sourceUrl(cloud, 1_700_000_000)}\n`, scratch);
+            assertRefused(run, new RegExp(`release ${literal(label)}: the source's temporary URL for ${shown(cloud)} expired at 2023-11-14T22:13:20Z: update the stack it comes from`), 2);
+            assertNothingSent(cloud);
+            assert.equal(cloud.source.length, 0);
+            assertSignatureKept(run);
+        });
+
+        it("gives up on a source that never answers, naming it without its query", async () => {
+            const silent = await silentServer();
+            try {
+                cloud = await startCloud(secret);
+                const url = `${silent.base}${sourcePath}/${debName}?temp_url_sig=${signature}&temp_url_expires=${Math.floor(Date.now() / 1000) + 3600}`;
+                const run = await publish(copyArgs(cloud, ["--read-timeout", "1"]), `${credential}${url}\n`, scratch);
+                assertRefused(run, new RegExp(`the source store at ${literal(`${silent.base}${sourcePath}/${debName}`)} accepted the connection but sent nothing for 1 s`), 1);
+                assertNothingSent(cloud);
+                assertSignatureKept(run);
+            } finally {
+                await silent.close();
+            }
+        });
+
+        it("refuses a missing source URL, a bad sha256, and --manifest with --copy-object", async () => {
+            cloud = await startCloud(secret, { sourceBody: deb });
+            assertRefused(await publish(copyArgs(cloud), credential, scratch), /release x 1\.0 .*: no source URL on stdin \(third line\)/, 2);
+            const badSha = copyArgs(cloud).map((arg) => (arg === manifest.sha256 ? "D25A" : arg));
+            assertRefused(await publish(badSha, `${credential}${sourceUrl(cloud)}\n`, scratch), /--sha256 'D25A' must be 64 lowercase hex digits/, 2);
+            assertRefused(await publish([...copyArgs(cloud), "--manifest", manifestFile], `${credential}${sourceUrl(cloud)}\n`, scratch), /give one of them/, 2);
+            assertNothingSent(cloud);
+            assert.equal(cloud.source.length, 0);
         });
     });
 });
