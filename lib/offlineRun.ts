@@ -53,6 +53,7 @@ export function reveal(value: unknown, redact = false): unknown {
 
 /** Same name, same key: Pulumi keeps generated keys in its state across updates. */
 const keys = new Map<string, { privateKeyPem: string; publicKeyPem: string }>();
+const sshKeys = new Map<string, { privateKeyOpenssh: string; publicKeyOpenssh: string }>();
 function rsaKey(name: string) {
     let key = keys.get(name);
     if (!key) {
@@ -62,6 +63,34 @@ function rsaKey(name: string) {
             publicKeyPem: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
         };
         keys.set(name, key);
+    }
+    return key;
+}
+
+/** An ED25519 key in OpenSSH's formats, as @pulumi/tls gives one; same name, same key. */
+function ed25519Key(name: string) {
+    let key = sshKeys.get(name);
+    if (!key) {
+        const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+        const [publicKey, seed] = [Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.d!, "base64url")];
+        const field = (data: Buffer | string) => {
+            const bytes = Buffer.from(data);
+            const length = Buffer.alloc(4);
+            length.writeUInt32BE(bytes.length);
+            return Buffer.concat([length, bytes]);
+        };
+        const publicBlob = Buffer.concat([field("ssh-ed25519"), field(publicKey)]);
+        // openssh-key-v1, unencrypted: two equal check words, the key, a comment, padding 1, 2, 3...
+        const check = Buffer.alloc(8, 7);
+        let secret = Buffer.concat([check, publicBlob, field(Buffer.concat([seed, publicKey])), field("")]);
+        secret = Buffer.concat([secret, Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, index) => index + 1))]);
+        const body = Buffer.concat([Buffer.from("openssh-key-v1\0"), field("none"), field("none"), field(""), Buffer.from([0, 0, 0, 1]), field(publicBlob), field(secret)]);
+        const lines = body.toString("base64").match(/.{1,70}/g) ?? [];
+        key = {
+            privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+            publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
+        };
+        sshKeys.set(name, key);
     }
     return key;
 }
@@ -102,7 +131,7 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
         case "tls:index/privateKey:PrivateKey":
             return plain.algorithm === "RSA"
                 ? { ...inputs, ...rsaKey(name) }
-                : { ...inputs, privateKeyOpenssh: `offline-${name}-private-key`, publicKeyOpenssh: `ssh-ed25519 AAAAoffline${digest(name).slice(0, 16)} ${name}` };
+                : { ...inputs, ...ed25519Key(name) };
         case "openstack:networking/port:Port":
             return { ...inputs, allFixedIps: [address("10.80.0", name)] };
         case "openstack:compute/instance:Instance":
