@@ -16,6 +16,8 @@ export interface RecordedResource {
     readonly parent?: string;
     /** Inputs as the provider would receive them; secrets stay wrapped (see `isSecretValue`). */
     readonly inputs: Record<string, unknown>;
+    /** Names of the resources its inputs' outputs come from (the engine's property dependencies). */
+    readonly inputDependencies: readonly string[];
     readonly options: {
         readonly replacementTrigger?: unknown;
         readonly replaceOnChanges?: readonly string[];
@@ -213,7 +215,8 @@ export async function runOffline(
 ): Promise<OfflineRun> {
     const cloud = options.cloud ?? {};
     const inputsByName = new Map<string, { type: string; inputs: Record<string, unknown> }>();
-    const recorded: Omit<RecordedResource, "inputs">[] = [];
+    const recorded: Omit<RecordedResource, "inputs" | "inputDependencies">[] = [];
+    const inputDependencies = new Map<string, Promise<string[]>>();
     await pulumi.runtime.setMocks({
         newResource: (args) => {
             inputsByName.set(`${args.type}::${args.name}`, { type: args.type, inputs: args.inputs });
@@ -235,6 +238,9 @@ export async function runOffline(
         pulumi.runtime.registerStackTransformation((args) => {
             if (args.type === "pulumi:pulumi:Stack") return undefined;
             const dependsOn = ([] as pulumi.Input<pulumi.Resource>[]).concat((args.opts.dependsOn ?? []) as pulumi.Input<pulumi.Resource>[]);
+            // What the SDK itself sends the engine as property dependencies.
+            inputDependencies.set(`${args.type}::${args.name}`, pulumi.runtime.serializeResourceProperties(args.name, args.props)
+                .then(([, byProperty]) => [...new Set([...byProperty.values()].flatMap((resources) => [...resources].map((resource) => resourceName(resource) ?? "?")))].sort()));
             recorded.push({
                 type: args.type,
                 name: args.name,
@@ -263,6 +269,7 @@ export async function runOffline(
         ...resource,
         options: { ...resource.options, replacementTrigger: reveal(await resolveValue(resource.options.replacementTrigger)) },
         inputs: inputsByName.get(key(resource))?.inputs ?? {},
+        inputDependencies: await inputDependencies.get(key(resource)) ?? [],
     })));
     return { resources, outputs: (await resolveValue(outputs)) as Record<string, unknown> };
 }
