@@ -3,6 +3,8 @@
 // program sets are what is checked), the SSH host key every connection pins, the security-group
 // rules, and what waits for the router interface.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ManagedServer, ManagedServerArgs, replacedInsteadOfMutated, sshDialErrorLimit, sshPerDialTimeoutSeconds } from "../components/managedServer";
@@ -250,6 +252,22 @@ describe("the long-lived servers and their network", function () {
             });
             assert.equal(run.resources.some((resource) => resource.type === "openstack:networking/routerInterface:RouterInterface"), false);
             assert.equal(plain(get(run, "salt-master-host-port")).networkId, "0d2c4e6f-8a1b-4c3d-9e5f-7a6b8c9d0e1f");
+        });
+    });
+
+    describe("the engine the program needs (item 10)", () => {
+        const version = (text: string) => text.split(".").map(Number);
+        const atLeast = (found: number[], minimum: number[]) => found.reduce((order, part, index) => order || Math.sign(part - minimum[index]), 0) >= 0;
+
+        it("declares 3.226.0 as the minimum engine in Pulumi.yaml, which the SDK the project pins satisfies", () => {
+            const root = path.join(__dirname, "..");
+            const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { requiredPulumiVersion?: unknown };
+            // A single ">=" comparator: blang/semver's range syntax, which the CLI parses, reads it like everyone else.
+            const minimum = /^>=(\d+\.\d+\.\d+)$/.exec(String(project.requiredPulumiVersion))?.[1];
+            assert.equal(minimum, "3.226.0", "the release that unwraps output values in replacementTrigger");
+            const sdk = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+            assert.ok(atLeast(version(sdk), version(minimum)), `@pulumi/pulumi ${sdk} goes with an engine the project accepts`);
+            assert.ok(!atLeast(version("3.225.9"), version(minimum)) && atLeast(version("3.226.0"), version(minimum)));
         });
     });
 });
