@@ -1,6 +1,7 @@
 // Runs the real Pulumi program in-process under the SDK's mocks, with a stand-in cloud that
 // answers the way OpenStack and the remote commands would, and records every resource: its type,
-// name, parent, inputs (secrets kept wrapped) and the options that decide replacement. The tests
+// name, parent, inputs (secrets kept wrapped), the resources those inputs come from and the
+// options that decide replacement. The tests
 // and the offline plan use it. It is not a `pulumi preview`: no engine, no state, no provider.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
@@ -24,6 +25,8 @@ export interface RecordedResource {
         readonly deleteBeforeReplace?: boolean;
         readonly dependsOn: readonly string[];
         readonly additionalSecretOutputs?: readonly string[];
+        /** Earlier names of the resource (aliases given by name). */
+        readonly aliases?: readonly string[];
     };
 }
 
@@ -251,6 +254,7 @@ export async function runOffline(
                     deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
                     dependsOn: dependsOn.map((resource) => resourceName(resource as pulumi.Resource) ?? "?"),
                     additionalSecretOutputs: (args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
+                    aliases: args.opts.aliases?.map((alias) => (alias as pulumi.Alias).name as string),
                 },
             });
             return undefined;

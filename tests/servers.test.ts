@@ -236,6 +236,16 @@ describe("the long-lived servers and their network", function () {
             assert.equal(rules.length, 4);
             for (const rule of rules) assert.equal(rule.options.deleteBeforeReplace, true, `${rule.name}: no update exists, and a duplicate is refused`);
         });
+
+        it("takes over the rules of stacks where they were named by reason, instead of creating them again next to them", () => {
+            const aliases = Object.fromEntries(base.resources.filter((resource) => resource.type === types.rule).map((rule) => [rule.name, rule.options.aliases]));
+            assert.deepEqual(aliases, {
+                "net-admin-tcp-22-from-203.0.113.0_24": ["net-ssh"],
+                "net-salt-master-tcp-4505-4506-from-app-servers": ["net-salt"],
+                "net-app-servers-tcp-8000-from-salt-master": ["net-health-gate"],
+                "net-app-servers-tcp-8000-from-10.80.0.0_24": ["net-load-balancer"],
+            });
+        });
     });
 
     describe("the router interface first (item 13)", () => {
