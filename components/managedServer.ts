@@ -45,7 +45,7 @@ export const replacedInsteadOfMutated = ["imageId", "flavorName"] as const;
  * 0.1 s, growing by half each time up to 5 s. 100 attempts are ~7.5 minutes when every dial is
  * refused at once and up to ~25 minutes when each runs into the timeout: enough for a slow boot
  * (a freshly replaced server reaches sshd in about a minute on a healthy cloud), where the default
- * 10 attempts give up after ~11 s. 10 s per dial is plenty for a TCP connect and the key exchange,
+ * 10 attempts give up after ~7.5 s. 10 s per dial is plenty for a TCP connect and the key exchange,
  * even on a server busy with its first boot.
  */
 export const sshDialErrorLimit = 100;

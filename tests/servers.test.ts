@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ManagedServer, ManagedServerArgs, replacedInsteadOfMutated, sshDialErrorLimit, sshPerDialTimeoutSeconds } from "../components/managedServer";
-import { canonicalCidr, ExposureArgs, ingressRules } from "../components/network";
+import { canonicalCidr, existingSubnet, ExposureArgs, ingressRules } from "../components/network";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -254,6 +254,20 @@ describe("the long-lived servers and their network", function () {
                 || resource.type.startsWith("openstack:loadbalancer/"));
             assert.ok(needRoute.length >= 2 + 2 + 2 + 2 + 1);
             for (const resource of needRoute) assert.ok(waitsFor(base, resource.name).has("net-router-interface"), `${resource.name} waits for the router interface`);
+        });
+
+        it("refuses an existing network without a subnet, before anything is created", async () => {
+            const created: string[] = [];
+            await pulumi.runtime.setMocks({
+                newResource: (args) => {
+                    created.push(args.name);
+                    return { id: `${args.name}-id`, state: args.inputs };
+                },
+                call: (args) => (args.token === "openstack:networking/getSubnetIdsV2:getSubnetIdsV2" ? { ids: [] } : args.inputs),
+            }, "holodeck", "test", false);
+            await assert.rejects(existingSubnet("0d2c4e6f-8a1b-4c3d-9e5f-7a6b8c9d0e1f"),
+                /network 0d2c4e6f-8a1b-4c3d-9e5f-7a6b8c9d0e1f has no subnet: add one, or leave holodeck:networkId empty/);
+            assert.deepEqual(created, []);
         });
 
         it("has nothing to wait for on an existing network", async () => {
