@@ -11,7 +11,7 @@ import { ArtifactStore } from "./components/artifactStore";
 import { BuildMinion } from "./components/buildMinion";
 import { FunctionalChecks, Verdict } from "./components/functionalChecks";
 import { LoadBalancer } from "./components/loadBalancer";
-import { Network } from "./components/network";
+import { existingSubnet, Network } from "./components/network";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
 import { renderReleasePillar } from "./lib/salt";
@@ -41,7 +41,7 @@ export = async () => {
     });
     const keyPair = new openstack.compute.Keypair("admin", { publicKey: adminKey.publicKeyOpenssh });
     const network = new Network("net", {
-        networkId: infra.networkId || undefined,
+        existing: infra.networkId ? await existingSubnet(infra.networkId) : undefined,
         networkCidr: infra.networkCidr,
         externalNetwork: infra.externalNetwork,
         adminCidr: infra.adminCidr,

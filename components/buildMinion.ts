@@ -92,7 +92,7 @@ export class BuildMinion extends pulumi.ComponentResource {
         const docker = args.image !== undefined;
         const host = new ManagedServer(`${name}-host`, {
             ...args,
-            userData: () => renderBuildMinionUserData({ docker }),
+            userData: ({ sshHostKey }) => pulumi.secret(sshHostKey.apply((hostKey) => renderBuildMinionUserData({ docker, sshHostKey: hostKey }))),
             readyCheck: `command -v git python3 dpkg-deb unshare curl${docker ? " docker" : ""} >/dev/null`,
         }, parent);
         this.publicAddress = host.publicAddress;

@@ -1,6 +1,8 @@
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { SshHostKey } from "../lib/cloudInit";
 
 export interface ManagedServerArgs {
     /** Network the server joins. */
@@ -21,8 +23,8 @@ export interface ManagedServerArgs {
     readonly sshUser: string;
     /** Admin SSH private key (secret). */
     readonly sshPrivateKey: pulumi.Input<string>;
-    /** The server's user data, given its private address (known before the server exists). */
-    readonly userData: (privateAddress: pulumi.Output<string>) => pulumi.Input<string>;
+    /** The server's user data, given its private address and SSH host key (both known before the server exists). */
+    readonly userData: (host: { privateAddress: pulumi.Output<string>; sshHostKey: pulumi.Output<SshHostKey> }) => pulumi.Input<string>;
     /** Shell command that succeeds once the server is ready for use, run after cloud-init. */
     readonly readyCheck: string;
 }
@@ -31,8 +33,30 @@ export interface ManagedServerArgs {
 export type HostArgs = Omit<ManagedServerArgs, "userData" | "readyCheck">;
 
 /**
- * A long-lived server Pulumi manages over SSH: its own port (so its address is known up front),
- * a floating IP for the admin CIDR, and a readiness check everything else can depend on.
+ * Inputs of compute.Instance (terraform-provider-openstack v1.54.1) that Nova applies in place when
+ * they change (rebuild, resize): the server is replaced instead, so it boots its user data anew.
+ * Every other input the server is given (user data, key pair, networks) is ForceNew in the provider.
+ */
+export const replacedInsteadOfMutated = ["imageId", "flavorName"] as const;
+
+/**
+ * SSH dial limits. pulumi-command retries a failed dial (refused, timed out, or a host key other
+ * than the pinned one, as while the image's sshd starts before cloud-init installed the key) after
+ * 0.1 s, growing by half each time up to 5 s. 100 attempts are ~7.5 minutes when every dial is
+ * refused at once and up to ~25 minutes when each runs into the timeout: enough for a slow boot
+ * (a freshly replaced server reaches sshd in about a minute on a healthy cloud), where the default
+ * 10 attempts give up after ~7.5 s. 10 s per dial is plenty for a TCP connect and the key exchange,
+ * even on a server busy with its first boot.
+ */
+export const sshDialErrorLimit = 100;
+export const sshPerDialTimeoutSeconds = 10;
+
+/**
+ * A long-lived server Pulumi manages over SSH, with a stable identity: its own port (a fixed
+ * private address), a floating IP for the admin CIDR and an SSH host key the program generates and
+ * every connection pins all outlive the server itself. The server is replaced delete-first on any
+ * change Nova cannot apply in place (image, flavor, user data, key pair, network): the stable port
+ * can be attached to one server only, so the old server must be gone before the new one is created.
  */
 export class ManagedServer extends pulumi.ComponentResource {
     /** Fixed private address. */
@@ -50,32 +74,46 @@ export class ManagedServer extends pulumi.ComponentResource {
         super("holodeck:index:ManagedServer", name, {}, opts);
         const parent = { parent: this };
 
-        // A new image or flavor makes a new server: it gets its own port, since a port cannot
-        // move to the new server while the old one still holds it (create-before-delete).
         const port = new openstack.networking.Port(`${name}-port`, {
             networkId: args.networkId,
             fixedIps: [{ subnetId: args.subnetId }],
             securityGroupIds: args.securityGroupIds,
             adminStateUp: true,
-        }, { ...parent, replacementTrigger: `${args.imageId}/${args.flavor}` });
+        }, parent);
         this.privateAddress = port.allFixedIps[0];
 
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
+            ...parent,
+            additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+        });
+        const sshHostKey = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+            .apply(([privateKeyOpenssh, publicKeyOpenssh]): SshHostKey => ({ privateKeyOpenssh, publicKeyOpenssh })));
+
+        // Delete-first: the port holds the address, and a port serves one server at a time.
         this.server = new openstack.compute.Instance(`${name}-server`, {
             imageId: args.imageId,
             flavorName: args.flavor,
             keyPair: args.keyPair,
             networks: [{ port: port.id }],
-            userData: args.userData(this.privateAddress),
-        }, { ...parent, deleteBeforeReplace: false, replaceOnChanges: ["imageId", "flavorName"] });
+            userData: args.userData({ privateAddress: this.privateAddress, sshHostKey }),
+        }, { ...parent, deleteBeforeReplace: true, replaceOnChanges: [...replacedInsteadOfMutated] });
 
-        // The floating IP stays; its association moves to a new port in place.
+        // The floating IP and its association to the port outlive every server.
         const floatingIp = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork }, parent);
         const association = new openstack.networking.FloatingIpAssociate(`${name}-ip-association`, {
             floatingIp: floatingIp.address,
             portId: port.id,
         }, { ...parent, dependsOn: [this.server] });
         this.publicAddress = floatingIp.address;
-        this.connection = pulumi.secret({ host: floatingIp.address, user: args.sshUser, privateKey: args.sshPrivateKey });
+        this.connection = pulumi.secret({
+            host: floatingIp.address,
+            user: args.sshUser,
+            privateKey: args.sshPrivateKey,
+            // The key's authorized_keys line: only this server's sshd gets the admin key and secrets.
+            hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+            dialErrorLimit: sshDialErrorLimit,
+            perDialTimeout: sshPerDialTimeoutSeconds,
+        });
 
         this.ready = new command.remote.Command(`${name}-ready`, {
             connection: this.connection,

@@ -43,9 +43,9 @@ export class SaltMaster extends pulumi.ComponentResource {
 
         const host = new ManagedServer(`${name}-host`, {
             ...args,
-            userData: (interfaceAddress) => pulumi.secret(pulumi.all([interfaceAddress, key.privateKeyPem, key.publicKeyPem]).apply(
-                ([address, masterPrivateKeyPem, masterPublicKeyPem]) => renderSaltMasterUserData({
-                    saltMajor: args.saltVersion, interfaceAddress: address, masterPrivateKeyPem, masterPublicKeyPem,
+            userData: ({ privateAddress, sshHostKey }) => pulumi.secret(pulumi.all([privateAddress, key.privateKeyPem, key.publicKeyPem, sshHostKey]).apply(
+                ([address, masterPrivateKeyPem, masterPublicKeyPem, hostKey]) => renderSaltMasterUserData({
+                    saltMajor: args.saltVersion, interfaceAddress: address, masterPrivateKeyPem, masterPublicKeyPem, sshHostKey: hostKey,
                 }),
             )),
             readyCheck: "systemctl is-active --quiet salt-master",

@@ -1,6 +1,7 @@
 // Runs the real Pulumi program in-process under the SDK's mocks, with a stand-in cloud that
 // answers the way OpenStack and the remote commands would, and records every resource: its type,
-// name, parent, inputs (secrets kept wrapped) and the options that decide replacement. The tests
+// name, parent, inputs (secrets kept wrapped), the resources those inputs come from and the
+// options that decide replacement. The tests
 // and the offline plan use it. It is not a `pulumi preview`: no engine, no state, no provider.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
@@ -16,12 +17,16 @@ export interface RecordedResource {
     readonly parent?: string;
     /** Inputs as the provider would receive them; secrets stay wrapped (see `isSecretValue`). */
     readonly inputs: Record<string, unknown>;
+    /** Names of the resources its inputs' outputs come from (the engine's property dependencies). */
+    readonly inputDependencies: readonly string[];
     readonly options: {
         readonly replacementTrigger?: unknown;
         readonly replaceOnChanges?: readonly string[];
         readonly deleteBeforeReplace?: boolean;
         readonly dependsOn: readonly string[];
         readonly additionalSecretOutputs?: readonly string[];
+        /** Earlier names of the resource (aliases given by name). */
+        readonly aliases?: readonly string[];
     };
 }
 
@@ -53,6 +58,7 @@ export function reveal(value: unknown, redact = false): unknown {
 
 /** Same name, same key: Pulumi keeps generated keys in its state across updates. */
 const keys = new Map<string, { privateKeyPem: string; publicKeyPem: string }>();
+const sshKeys = new Map<string, { privateKeyOpenssh: string; publicKeyOpenssh: string }>();
 function rsaKey(name: string) {
     let key = keys.get(name);
     if (!key) {
@@ -62,6 +68,34 @@ function rsaKey(name: string) {
             publicKeyPem: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
         };
         keys.set(name, key);
+    }
+    return key;
+}
+
+/** An ED25519 key in OpenSSH's formats, as @pulumi/tls gives one; same name, same key. */
+function ed25519Key(name: string) {
+    let key = sshKeys.get(name);
+    if (!key) {
+        const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+        const [publicKey, seed] = [Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.d!, "base64url")];
+        const field = (data: Buffer | string) => {
+            const bytes = Buffer.from(data);
+            const length = Buffer.alloc(4);
+            length.writeUInt32BE(bytes.length);
+            return Buffer.concat([length, bytes]);
+        };
+        const publicBlob = Buffer.concat([field("ssh-ed25519"), field(publicKey)]);
+        // openssh-key-v1, unencrypted: two equal check words, the key, a comment, padding 1, 2, 3...
+        const check = Buffer.alloc(8, 7);
+        let secret = Buffer.concat([check, publicBlob, field(Buffer.concat([seed, publicKey])), field("")]);
+        secret = Buffer.concat([secret, Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, index) => index + 1))]);
+        const body = Buffer.concat([Buffer.from("openssh-key-v1\0"), field("none"), field("none"), field(""), Buffer.from([0, 0, 0, 1]), field(publicBlob), field(secret)]);
+        const lines = body.toString("base64").match(/.{1,70}/g) ?? [];
+        key = {
+            privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+            publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
+        };
+        sshKeys.set(name, key);
     }
     return key;
 }
@@ -102,7 +136,7 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
         case "tls:index/privateKey:PrivateKey":
             return plain.algorithm === "RSA"
                 ? { ...inputs, ...rsaKey(name) }
-                : { ...inputs, privateKeyOpenssh: `offline-${name}-private-key`, publicKeyOpenssh: `ssh-ed25519 AAAAoffline${digest(name).slice(0, 16)} ${name}` };
+                : { ...inputs, ...ed25519Key(name) };
         case "openstack:networking/port:Port":
             return { ...inputs, allFixedIps: [address("10.80.0", name)] };
         case "openstack:compute/instance:Instance":
@@ -190,7 +224,8 @@ export async function runOffline(
 ): Promise<OfflineRun> {
     const cloud = options.cloud ?? {};
     const inputsByName = new Map<string, { type: string; inputs: Record<string, unknown> }>();
-    const recorded: Omit<RecordedResource, "inputs">[] = [];
+    const recorded: Omit<RecordedResource, "inputs" | "inputDependencies">[] = [];
+    const inputDependencies = new Map<string, Promise<string[]>>();
     await pulumi.runtime.setMocks({
         newResource: (args) => {
             inputsByName.set(`${args.type}::${args.name}`, { type: args.type, inputs: args.inputs });
@@ -212,6 +247,9 @@ export async function runOffline(
         pulumi.runtime.registerStackTransformation((args) => {
             if (args.type === "pulumi:pulumi:Stack") return undefined;
             const dependsOn = ([] as pulumi.Input<pulumi.Resource>[]).concat((args.opts.dependsOn ?? []) as pulumi.Input<pulumi.Resource>[]);
+            // What the SDK itself sends the engine as property dependencies.
+            inputDependencies.set(`${args.type}::${args.name}`, pulumi.runtime.serializeResourceProperties(args.name, args.props)
+                .then(([, byProperty]) => [...new Set([...byProperty.values()].flatMap((resources) => [...resources].map((resource) => resourceName(resource) ?? "?")))].sort()));
             recorded.push({
                 type: args.type,
                 name: args.name,
@@ -222,6 +260,7 @@ export async function runOffline(
                     deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
                     dependsOn: dependsOn.map((resource) => resourceName(resource as pulumi.Resource) ?? "?"),
                     additionalSecretOutputs: (args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
+                    aliases: args.opts.aliases?.map((alias) => (alias as pulumi.Alias).name as string),
                 },
             });
             return undefined;
@@ -240,6 +279,7 @@ export async function runOffline(
         ...resource,
         options: { ...resource.options, replacementTrigger: reveal(await resolveValue(resource.options.replacementTrigger)) },
         inputs: inputsByName.get(key(resource))?.inputs ?? {},
+        inputDependencies: await inputDependencies.get(key(resource)) ?? [],
     })));
     return { resources, outputs: (await resolveValue(outputs)) as Record<string, unknown> };
 }

@@ -130,12 +130,28 @@ const saltPortsFromMinionsGroup: ResourceValidationPolicy = {
     }),
 };
 
+/**
+ * Whether a server is attached to a pre-created port (a fixed address that outlives the server),
+ * read like `isSet`.
+ */
+function onPreCreatedPort(server: Props): boolean {
+    const networks: unknown = Object.getOwnPropertyDescriptor(server, "networks")?.value;
+    return Array.isArray(networks) && networks.some((network) => typeof network === "object" && network !== null && isSet(network as Props, "port"));
+}
+
 const instancesCreateBeforeDelete: ResourceValidationPolicy = {
     name: "instances-create-before-delete",
-    description: "Servers have no explicit name and no deleteBeforeReplace, so a replacement exists before its predecessor goes.",
+    description: "Servers have no explicit name and no deleteBeforeReplace, so a replacement exists before its predecessor goes; "
+        + "only a server on a pre-created port (the master, the build minion) is replaced delete-first.",
     enforcementLevel: "mandatory",
     validateResource: forType(types.instance, (server, args, report) => {
-        if (args.opts.deleteBeforeReplace === true) {
+        const fixedPort = onPreCreatedPort(server);
+        if (fixedPort && args.opts.deleteBeforeReplace !== true) {
+            report("The server is attached to a pre-created port but deleteBeforeReplace is not true: its replacement would be "
+                + "created while the old server still holds the port, and Neutron refuses (409, port in use). Fix: set "
+                + "deleteBeforeReplace: true (the port, its address and floating IP stay; the server is replaced delete-first).");
+        }
+        if (!fixedPort && args.opts.deleteBeforeReplace === true) {
             report("deleteBeforeReplace is true: replacing this server would delete the running one before its successor exists "
                 + "(downtime, and no old generation to fall back on when the health gate fails). Fix: remove the option or set "
                 + "deleteBeforeReplace: false.");

@@ -10,10 +10,12 @@ cd "$(dirname "$0")/.."
 # linter for shell scripts, systemd (systemd-analyze verify), util-linux (unshare, setpriv),
 # cloud-init (schema validation of user data), nftables, curl and iproute2 (the metadata guard,
 # tried in a network namespace), docker.io and debootstrap (the Docker image and its base),
-# docker-registry and apache2-utils' htpasswd (a registry with a login to push the image to).
+# docker-registry and apache2-utils' htpasswd (a registry with a login to push the image to),
+# openssh-client's ssh-keygen (SSH host keys as OpenSSH makes and reads them).
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
   python3-wheel-whl python3-jinja2 python3-yaml dpkg-dev lintian shellcheck systemd util-linux
-  cloud-init nftables curl iproute2 docker.io debootstrap docker-registry apache2-utils "$@")
+  cloud-init nftables curl iproute2 docker.io debootstrap docker-registry apache2-utils
+  openssh-client "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")

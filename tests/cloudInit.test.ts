@@ -19,9 +19,11 @@ import {
     renderBuildMinionUserData,
     renderSaltMasterUserData,
     SaltMasterUserDataArgs,
+    SshHostKey,
 } from "../lib/cloudInit";
 import { run } from "../lib/localRelease";
 import { masterFinger, saltRelease } from "../lib/salt";
+import { sshHostKey } from "./sshHostKey";
 
 interface WriteFile {
     path: string;
@@ -32,6 +34,9 @@ interface WriteFile {
 }
 
 interface CloudConfig {
+    ssh_deletekeys?: boolean;
+    ssh_genkeytypes?: string[];
+    ssh_keys?: Record<string, string>;
     package_update?: boolean;
     packages?: string[];
     write_files?: WriteFile[];
@@ -90,6 +95,7 @@ describe("cloud-init user-data", function () {
     let scratch: string;
     let masterKeys: KeyPair;
     let minionKeys: KeyPair;
+    let hostKey: SshHostKey;
     let masterArgs: SaltMasterUserDataArgs;
     let appArgs: AppServerUserDataArgs;
     let documents: Record<string, string>;
@@ -98,10 +104,12 @@ describe("cloud-init user-data", function () {
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-cloudinit-"));
         masterKeys = rsaKeyPair();
         minionKeys = rsaKeyPair();
+        hostKey = sshHostKey();
         masterArgs = {
             interfaceAddress: "10.0.0.5",
             masterPrivateKeyPem: masterKeys.privateKeyPem,
             masterPublicKeyPem: masterKeys.publicKeyPem,
+            sshHostKey: hostKey,
         };
         appArgs = {
             masterAddress: "10.0.0.5",
@@ -115,11 +123,15 @@ describe("cloud-init user-data", function () {
         documents = {
             "salt-master": renderSaltMasterUserData(masterArgs),
             "app-server": renderAppServerUserData(appArgs),
-            "build-minion": renderBuildMinionUserData(),
-            "docker-build-minion": renderBuildMinionUserData({ docker: true }),
+            "build-minion": renderBuildMinionUserData({ sshHostKey: hostKey }),
+            "docker-build-minion": renderBuildMinionUserData({ docker: true, sshHostKey: hostKey }),
         };
     });
     after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+    const hostKeyConfig = () => ({
+        ssh_deletekeys: true, ssh_genkeytypes: ["ed25519"], ssh_keys: { ed25519_private: hostKey.privateKeyOpenssh, ed25519_public: hostKey.publicKeyOpenssh.trim() },
+    });
 
     describe("cloud-init schema", () => {
         for (const name of ["salt-master", "app-server", "build-minion", "docker-build-minion"]) {
@@ -391,9 +403,80 @@ describe("cloud-init user-data", function () {
         });
     });
 
+    describe("the SSH host key of the master and the build minion", () => {
+        const longLived = ["salt-master", "build-minion", "docker-build-minion"];
+
+        for (const name of longLived) {
+            it(`${name}: installs the given ED25519 key byte for byte, deletes the image's keys and generates no other`, () => {
+                const config = pyYaml(documents[name]) as CloudConfig;
+                assert.deepEqual({ deleteKeys: config.ssh_deletekeys, genKeyTypes: config.ssh_genkeytypes, keys: config.ssh_keys }, {
+                    deleteKeys: true, genKeyTypes: ["ed25519"],
+                    keys: { ed25519_private: hostKey.privateKeyOpenssh, ed25519_public: hostKey.publicKeyOpenssh.trim() },
+                });
+            });
+        }
+
+        it("leaves the app servers' host keys to cloud-init: nothing connects to them over SSH", () => {
+            const config = cloudConfig(documents["app-server"]);
+            assert.deepEqual([config.ssh_keys, config.ssh_deletekeys, config.ssh_genkeytypes], [undefined, undefined, undefined]);
+        });
+
+        // Real cloud-init's ssh module, with /etc/ssh on a tmpfs in a private mount namespace (the
+        // image's own keys made there first): what sshd will offer is the pinned key and nothing else.
+        for (const name of ["salt-master", "build-minion"]) {
+            it(`${name}: cloud-init's ssh module leaves exactly the pinned key in /etc/ssh, and publishes only it`, () => {
+                const file = path.join(scratch, `${name}-ssh.yaml`);
+                fs.writeFileSync(file, documents[name]);
+                const script = [
+                    "import json, logging, os, subprocess, sys, yaml",
+                    "from unittest import mock",
+                    "from cloudinit.config import cc_ssh",
+                    "cloud = mock.MagicMock()",
+                    "cloud.get_public_ssh_keys.return_value = []",
+                    "with mock.patch.object(cc_ssh, 'apply_credentials'):",
+                    "    cc_ssh.handle('ssh', yaml.safe_load(open(sys.argv[1])), cloud, logging.getLogger(), [])",
+                    "key = '/etc/ssh/ssh_host_ed25519_key'",
+                    "print(json.dumps({",
+                    "    'published': [list(k) for k in cloud.datasource.publish_host_keys.call_args[0][0]],",
+                    "    'files': sorted(os.listdir('/etc/ssh')),",
+                    "    'mode': oct(os.stat(key).st_mode & 0o777),",
+                    "    'private': open(key).read(),",
+                    "    'public': open(key + '.pub').read(),",
+                    "    'derived': subprocess.run(['ssh-keygen', '-y', '-f', key], capture_output=True, text=True, check=True).stdout,",
+                    "}))",
+                ].join("\n");
+                // The image's own keys, of every type, are there before cloud-init runs.
+                const shell = [
+                    "set -eu",
+                    "mount -t tmpfs holodeck-servers-ssh /etc/ssh",
+                    "for type in rsa ecdsa ed25519; do ssh-keygen -q -t $type -N '' -f /etc/ssh/ssh_host_${type}_key; done",
+                    '/usr/bin/python3 -c "$1" "$2"',
+                ].join("\n");
+                const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", shell, "sh", script, file], { encoding: "utf8" });
+                assert.equal(result.status, 0, result.stderr);
+                const found = JSON.parse(result.stdout) as { published: string[][]; files: string[]; mode: string; private: string; public: string; derived: string };
+                const [type, blob] = hostKey.publicKeyOpenssh.trim().split(" ");
+                assert.deepEqual(found.files, ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], "the image's keys are gone, no other type is made");
+                assert.equal(found.private, hostKey.privateKeyOpenssh);
+                assert.equal(found.mode, "0o600");
+                assert.equal(found.public, hostKey.publicKeyOpenssh.trim());
+                assert.equal(found.derived.trim().split(" ").slice(0, 2).join(" "), `${type} ${blob}`, "OpenSSH reads the private key as the pinned one");
+                assert.deepEqual(found.published, [[type, blob]], "the datasource is told of the pinned key only");
+            });
+        }
+
+        it("refuses a key that is not an OpenSSH ED25519 pair", () => {
+            const rsa = rsaKeyPair();
+            assert.throws(() => renderBuildMinionUserData({ sshHostKey: { privateKeyOpenssh: rsa.privateKeyPem, publicKeyOpenssh: hostKey.publicKeyOpenssh } }),
+                /sshHostKey.privateKeyOpenssh must be an OpenSSH private key/);
+            assert.throws(() => renderSaltMasterUserData({ ...masterArgs, sshHostKey: { ...hostKey, publicKeyOpenssh: "ssh-rsa AAAAB3NzaC1yc2E= x" } }),
+                /sshHostKey.publicKeyOpenssh must be one ssh-ed25519 public key line/);
+        });
+    });
+
     describe("the build minion", () => {
         it("installs HoloMaker's packages from the distribution and nothing else", () => {
-            assert.deepEqual(cloudConfig(documents["build-minion"]), { package_update: true, packages: [...defaultBuildPackages] });
+            assert.deepEqual(cloudConfig(documents["build-minion"]), { ...hostKeyConfig(), package_update: true, packages: [...defaultBuildPackages] });
             assert.deepEqual(defaultBuildPackages, [
                 "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "dpkg-dev", "util-linux", "curl", "ca-certificates",
             ]);
@@ -401,7 +484,7 @@ describe("cloud-init user-data", function () {
 
         it("adds the distribution's Docker engine, and buildx where it is a package of its own, to build images", () => {
             assert.deepEqual(cloudConfig(documents["docker-build-minion"]), {
-                package_update: true, packages: [...defaultBuildPackages, "docker.io"], runcmd: [dockerBuildxInstall],
+                ...hostKeyConfig(), package_update: true, packages: [...defaultBuildPackages, "docker.io"], runcmd: [dockerBuildxInstall],
             });
         });
 
@@ -414,7 +497,7 @@ describe("cloud-init user-data", function () {
         });
 
         it("takes another package list", () => {
-            assert.deepEqual(cloudConfig(renderBuildMinionUserData({ packages: ["git", "python3"] })).packages, ["git", "python3"]);
+            assert.deepEqual(cloudConfig(renderBuildMinionUserData({ packages: ["git", "python3"], sshHostKey: hostKey })).packages, ["git", "python3"]);
         });
     });
 
@@ -434,7 +517,7 @@ describe("cloud-init user-data", function () {
         it("renders the same text from the same inputs", () => {
             assert.equal(renderSaltMasterUserData({ ...masterArgs }), documents["salt-master"]);
             assert.equal(renderAppServerUserData({ ...appArgs, grains: { ...appArgs.grains } }), documents["app-server"]);
-            assert.equal(renderBuildMinionUserData(), documents["build-minion"]);
+            assert.equal(renderBuildMinionUserData({ sshHostKey: { ...hostKey } }), documents["build-minion"]);
         });
     });
 });

@@ -16,6 +16,7 @@ import { repoRoot } from "../lib/paths";
 import { masterFinger } from "../lib/salt";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
 import { admittedTcpPorts, holodeckPolicies, saltPorts, types } from "../policy/policies";
+import { sshHostKey } from "./sshHostKey";
 
 type Props = Record<string, unknown>;
 type Program = () => Promise<Record<string, unknown>>;
@@ -79,6 +80,7 @@ describe("the policy pack", function () {
         const release = "0a1b2c3d4e5f";
         const master = rsaPair();
         const minion = rsaPair();
+        const hostKey = sshHostKey();
         const appUserData = (grains: Record<string, string>, minionId = `holodeck-hello-test-${release}-0`) => renderAppServerUserData({
             masterAddress: "10.80.0.5", minionId, minionPrivateKeyPem: minion.privateKeyPem, minionPublicKeyPem: minion.publicKeyPem,
             masterPublicKeyPem: master.publicKeyPem, masterFinger: masterFinger(master.publicKeyPem), grains,
@@ -124,15 +126,19 @@ describe("the policy pack", function () {
             ["instances-create-before-delete", "an explicit name", () => server({ name: "web-1" }), "test", [/explicit name 'web-1'.*Fix: remove name/]],
             ["instances-create-before-delete", "another resource's auto-name", () => server({ name: "app-1-1a2b3c4" }), "test", [/explicit name 'app-1-1a2b3c4'/]],
             ["instances-create-before-delete", "deleteBeforeReplace", () => server({ name: "app-0-1a2b3c4" }, { deleteBeforeReplace: true }), "test", [/deleteBeforeReplace is true/]],
+            ["instances-create-before-delete", "a server on a pre-created port, delete-first", () => server({ networks: [{ port: "port-id" }] }, { deleteBeforeReplace: true }), "test", []],
+            ["instances-create-before-delete", "a server on a pre-created port, create-before-delete", () => server({ networks: [{ port: "port-id" }] }, { deleteBeforeReplace: false }), "test",
+                [/attached to a pre-created port but deleteBeforeReplace is not true.*409/]],
+            ["instances-create-before-delete", "a server on a network, delete-first", () => server({ networks: [{ uuid: "net-id" }] }, { deleteBeforeReplace: true }), "test", [/deleteBeforeReplace is true/]],
 
             ["instance-has-keypair", "a key pair", () => server({}), "test", []],
             ["instance-has-keypair", "no key pair", () => server({ keyPair: undefined }), "test", [/has no keyPair/]],
 
             ["app-server-names-release", "an app server of a release", () => server({ userData: appUserData(appGrains), metadata: appMetadata }), "test", []],
             ["app-server-names-release", "the Salt master", () => server({ userData: renderSaltMasterUserData({
-                interfaceAddress: "10.80.0.5", masterPrivateKeyPem: master.privateKeyPem, masterPublicKeyPem: master.publicKeyPem,
+                interfaceAddress: "10.80.0.5", masterPrivateKeyPem: master.privateKeyPem, masterPublicKeyPem: master.publicKeyPem, sshHostKey: hostKey,
             }) }), "test", []],
-            ["app-server-names-release", "the build minion", () => server({ userData: renderBuildMinionUserData() }), "test", []],
+            ["app-server-names-release", "the build minion", () => server({ userData: renderBuildMinionUserData({ sshHostKey: hostKey }) }), "test", []],
             ["app-server-names-release", "an app server without a release grain", () => server({ userData: appUserData({ role: "app", app: "holodeck-hello" }), metadata: appMetadata }), "test",
                 [/names no release: its grain release is undefined/]],
             ["app-server-names-release", "a role-app minion with a release that is not an id", () => server({ userData: appUserData({ ...appGrains, release: "v1.0" }) }), "test",
@@ -141,7 +147,7 @@ describe("the policy pack", function () {
                 [/metadata names release "ffffffffffff" but its user data release 0a1b2c3d4e5f/]],
             ["app-server-names-release", "a minion id reused across releases", () => server({ userData: appUserData(appGrains, "holodeck-hello-test-0"), metadata: appMetadata }), "test",
                 [/minion id "holodeck-hello-test-0" does not contain its release/]],
-            ["app-server-names-release", "metadata of an app server on the build minion's user data", () => server({ userData: renderBuildMinionUserData(), metadata: appMetadata }), "test",
+            ["app-server-names-release", "metadata of an app server on the build minion's user data", () => server({ userData: renderBuildMinionUserData({ sshHostKey: hostKey }), metadata: appMetadata }), "test",
                 [/configures no Salt minion/]],
             ["app-server-names-release", "metadata of an app server and no user data", () => server({ metadata: appMetadata }), "test", [/has no user data/]],
 

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderSaltMasterUserData, saltMasterDropIn, saltMasterDropInPath } from "../lib/cloudInit";
+import { sshHostKey } from "./sshHostKey";
 
 describe("the Salt master's unit drop-in", () => {
     it("is written by the master's user data, root-owned, 0644", () => {
@@ -15,6 +16,7 @@ describe("the Salt master's unit drop-in", () => {
             interfaceAddress: "10.0.0.5",
             masterPrivateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
             masterPublicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+            sshHostKey: sshHostKey(),
         });
         const files = (parse(userData) as { write_files: { path: string; content: string; permissions: string; owner: string }[] }).write_files;
         const dropIn = files.find((file) => file.path === saltMasterDropInPath);
