@@ -81,7 +81,7 @@ describe("holodeck:pipIndexUrl with a password", function () {
 
     it("has no index URL line on stdin when none is configured", async () => {
         const program = (await import("../index")).default as () => Promise<Record<string, unknown>>;
-        const { "holodeck:pipIndexUrl": _, ...withoutIndex } = testConfig;
+        const withoutIndex = Object.fromEntries(Object.entries(testConfig).filter(([key]) => key !== "holodeck:pipIndexUrl"));
         const plain = await runOffline(program, { project: "holodeck", stack: "test", config: withoutIndex });
         const build = plain.resources.find((resource) => resource.name === "build-minion-build");
         assert.ok(build);
