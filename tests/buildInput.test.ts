@@ -291,7 +291,7 @@ describe("holodeck-build against careless and hostile input", function () {
                 const { tmp, out } = dirs();
                 const result = await startBuild(["--repo", path.join(scratch, "broken-git"), "--commit", commit, "--out", out, "--index-url", index.url], { tmp }).done;
                 assert.match(sourcesRefusal(result, tmp, out), /^holodeck-build: error: building the project failed/);
-                assert.ok(index.requests.length > 0, "pip used the index");
+                assert.ok(index.requests.length > 0, "the index was asked, and answered");
             } finally {
                 await index.close();
             }
@@ -305,7 +305,9 @@ describe("holodeck-build against careless and hostile input", function () {
                 if (seen.length === 0) seen.push({ password: processesMentioning(password), scratch: processesMentioning(tmp) });
             });
             try {
+                // With a service whose arguments hold what systemd reads as a specifier and a variable.
                 const result = await startBuild(["--repo", sampleRepo, "--commit", sampleCommit, "--out", out, "--name", "holodeck-hello-index",
+                    "--service", "holodeck-hello --host 127.0.0.1 --greeting '50% of $5'",
                     "--index-url", "-"], { tmp, stdin: `${index.url.replace("//", `//builder:${password}@`)}\n` }).done;
                 assert.equal(result.status, 0, result.stderr);
                 assert.ok(index.requests.some((request) => request.authorized && request.path.startsWith("/files/")), "pip downloaded with the credentials");
@@ -322,6 +324,17 @@ describe("holodeck-build against careless and hostile input", function () {
                 assert.equal(contents.status, 0);
                 assert.equal(contents.stdout.includes(password), false, "the .deb does not hold the password");
                 assert.doesNotMatch(fs.readFileSync(manifestPath, "utf8"), new RegExp(password));
+
+                // The unit keeps '%' and '$' literal, and systemd accepts it (the venv's path is not
+                // on this machine: verify the same line running /bin/echo).
+                const unit = spawnSync("sh", ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -xO ./lib/systemd/system/holodeck-hello-index.service', "sh",
+                    path.join(out, manifest.file)], { encoding: "utf8" }).stdout;
+                assert.match(unit, /^ExecStart=\/opt\/venvs\/holodeck-hello-index\/bin\/holodeck-hello --host 127\.0\.0\.1 --greeting '50%% of \$\$5'$/m);
+                const unitFile = path.join(scratch, "holodeck-hello-index.service");
+                fs.writeFileSync(unitFile, unit.replace(/^ExecStart=\S+/m, "ExecStart=/bin/echo"));
+                const verify = spawnSync("systemd-analyze", ["verify", "--man=no", unitFile], { encoding: "utf8" });
+                assert.equal(verify.status, 0, verify.stderr);
+                assert.equal(verify.stderr, "");
             } finally {
                 await index.close();
             }
