@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
 import { parseSpec, readSpecText, SpecError } from "./checker/spec";
+import { serviceCommandProblem, withoutCredentials } from "./lib/holoMaker";
 import { repoRoot } from "./lib/paths";
 import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
@@ -23,7 +24,10 @@ export interface BuildSettings {
     readonly python: string;
     /** Console script and arguments of the systemd service; "" ships no unit. */
     readonly service: string;
-    /** Package index URL; "" uses the public index unless findLinks are given. */
+    /**
+     * Package index URL without its credentials (what may be shown); "" uses the public index
+     * unless findLinks are given. The whole URL is {@link BuiltRelease.indexUrl}, a secret.
+     */
     readonly indexUrl: string;
     /** Wheel directories or URLs dependencies may come from. */
     readonly findLinks: readonly string[];
@@ -51,6 +55,11 @@ export interface ImageSettings {
 export interface BuiltRelease {
     readonly kind: "build";
     readonly build: BuildSettings;
+    /**
+     * The package index URL, credentials included: a Pulumi secret from the moment it is read,
+     * handed to holodeck-build on stdin. Present when build.indexUrl is set.
+     */
+    readonly indexUrl?: pulumi.Output<string>;
     /** With artifactFormats [deb, docker]: the image to build and push too. */
     readonly image?: ImageSettings;
 }
@@ -256,7 +265,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("commit", `'${commit}' is not a full 40-hex commit SHA: branches, tags and short SHAs are mutable or ambiguous; use \`git rev-parse ${commit}\``);
     } else if (/^0+$/.test(commit)) problem("commit", "is still the placeholder of the stack file: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
 
-    const build = parseBuild(read);
+    const { indexUrlSecret, ...build } = parseBuild(read);
     const formats = parseFormats(read);
     const image = formats.includes("docker") ? parseImage(read, source === "build") : undefined;
     if (source === "build") {
@@ -334,7 +343,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     return {
         release: source === "promote"
             ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
-            : { kind: "build", build: { ...build, commit }, ...(image ? { image } : {}) },
+            : { kind: "build", build: { ...build, commit }, ...(indexUrlSecret ? { indexUrl: indexUrlSecret } : {}), ...(image ? { image } : {}) },
         cloud: { authUrl: authUrl.replace(/\/$/, ""), region: names.region },
         infra: {
             imageId: imageId.toLowerCase(), flavor, masterFlavor: names.masterFlavor, buildFlavor: names.buildFlavor,
@@ -417,7 +426,7 @@ function parseImage(read: Reader, built: boolean): ImageSettings | undefined {
 }
 
 /** The build settings (all optional here: the test stack requires appRepo and commit above). */
-function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
+function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSecret?: pulumi.Output<string> } {
     const problem = read.problem.bind(read);
     const text = read.text.bind(read);
 
@@ -446,10 +455,14 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
     const service = text("appService");
     if (service && !/^[A-Za-z0-9_.+-]+( [^\n]*)?$/.test(service)) {
         problem("appService", `'${service}' must start with the name of a console script of the app (e.g. 'myapp --port 8000') and fit on one line`);
+    } else if (service && serviceCommandProblem(service)) {
+        // The unit's ExecStart= line: what systemd would refuse or rewrite is refused here, not on the servers.
+        problem("appService", `'${service}' ${serviceCommandProblem(service)}`);
     }
 
+    // The index URL may hold credentials: a secret from here on, and never shown with them.
     const indexUrl = text("pipIndexUrl");
-    if (indexUrl && !/^(https?|file):\/\/\S+$/.test(indexUrl)) problem("pipIndexUrl", `'${indexUrl}' must be an http(s):// or file:// URL`);
+    if (indexUrl && !/^(https?|file):\/\/\S+$/.test(indexUrl)) problem("pipIndexUrl", `'${withoutCredentials(indexUrl)}' must be an http(s):// or file:// URL`);
 
     let findLinks: string[] = [];
     const findLinksRaw = text("pipFindLinks", "[]");
@@ -458,24 +471,31 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> {
         if (!Array.isArray(parsed) || !parsed.every((entry) => typeof entry === "string" && entry.trim() !== "")) throw new Error();
         findLinks = parsed;
     } catch {
-        problem("pipFindLinks", `'${findLinksRaw}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
+        problem("pipFindLinks", `'${withoutCredentials(findLinksRaw)}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
+    }
+    for (const links of findLinks.filter(hasCredentials)) {
+        problem("pipFindLinks", `'${withoutCredentials(links)}' holds credentials, which would be in the build command: serve those wheels from the package index, `
+            + "whose URL may hold them as a secret (`pulumi config set --secret holodeck:pipIndexUrl https://USER:PASSWORD@host/simple`)");
     }
 
-    return { repo, subdir, packageName, prefix, python, service, indexUrl, findLinks, withPip: read.flag("withPip", false) };
+    return {
+        repo, subdir, packageName, prefix, python, service, indexUrl: withoutCredentials(indexUrl), findLinks, withPip: read.flag("withPip", false),
+        ...(indexUrl ? { indexUrlSecret: pulumi.secret(indexUrl) } : {}),
+    };
 }
 
 const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
-    "pipIndexUrl", "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
+    "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
     "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
     "healthTimeoutSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];
 const providerKeys = ["authUrl", "region"];
 /**
- * Read as raw text: maps, which a Pulumi.yaml schema cannot type, and a secret (without
+ * Read as raw text: maps, which a Pulumi.yaml schema cannot type, and secrets (without
  * Config.get's warning for secrets: parseConfig wraps them).
  */
-const rawKeys = ["appConfig", "appSecrets", "registryPassword"];
+const rawKeys = ["appConfig", "appSecrets", "registryPassword", "pipIndexUrl"];
 
 /** Reads and validates this stack's configuration (and the OpenStack provider's keys it uses). */
 export function loadConfig(): HolodeckConfig {

@@ -72,6 +72,7 @@ export = async () => {
             imageId: infra.imageId,
             flavor: infra.buildFlavor,
             build: config.release.build,
+            indexUrl: config.release.indexUrl,
             containerUrl: store.containerUrl,
             authUrl: store.authUrl,
             uploadCredential: store.uploadCredential,

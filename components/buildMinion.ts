@@ -16,6 +16,8 @@ const releaseDir = "/var/lib/holodeck/releases";
 export interface BuildMinionArgs extends HostArgs {
     /** What to build: holodeck-build's arguments. */
     readonly build: BuildSettings;
+    /** The package index URL with its credentials (secret); required when build.indexUrl is set. */
+    readonly indexUrl?: pulumi.Input<string>;
     /** Container URL releases are uploaded to. */
     readonly containerUrl: pulumi.Input<string>;
     /** Keystone v3 URL the upload credential authenticates at. */
@@ -28,13 +30,21 @@ export interface BuildMinionArgs extends HostArgs {
     readonly appPort: number;
 }
 
-/** The shell script the minion runs per commit: build, publish, print the manifest last. */
+/**
+ * The shell script the minion runs per commit: build, publish, print the manifest last. Its stdin
+ * holds the package index URL first when build.indexUrl is set (it may hold credentials: read
+ * into a shell variable and piped to holodeck-build by the printf builtin, it is in no argv,
+ * environment or file), then the upload credential for holodeck-publish.
+ */
 export function buildScript(build: BuildSettings, containerUrl: string, authUrl: string): string {
     const builder = "/usr/local/bin/holodeck-build";
+    const command = `sudo ${holodeckBuildCommand(build, builder, releaseDir)}`;
     return [
         "set -euo pipefail",
         "sudo install -m 0755 \"$HOME/holodeck-build\" \"$HOME/holodeck-publish\" /usr/local/bin/",
-        `manifest=$(sudo ${holodeckBuildCommand(build, builder, releaseDir)} | tail -n 1)`,
+        ...(build.indexUrl
+            ? ["IFS= read -r index_url", `manifest=$(printf '%s\\n' "$index_url" | ${command} | tail -n 1)`]
+            : [`manifest=$(${command} | tail -n 1)`]),
         `/usr/local/bin/holodeck-publish --manifest "$manifest" --container-url ${shellQuote(containerUrl)} --auth-url ${shellQuote(authUrl)}`,
     ].join("\n");
 }
@@ -107,11 +117,15 @@ export class BuildMinion extends pulumi.ComponentResource {
             triggers: [hash, host.server.id],
         }, { ...parent, dependsOn: [host.ready] }));
 
+        if (args.build.indexUrl && args.indexUrl === undefined) {
+            throw new pulumi.ResourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this);
+        }
         const build = new command.remote.Command(`${name}-build`, {
             connection,
             create: pulumi.output(args.containerUrl).apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
-            // The credential goes in on stdin: never in the command line, the environment or a file.
-            stdin: pulumi.secret(pulumi.output(args.uploadCredential).apply((credential) => `${credential.id}\n${credential.secret}\n`)),
+            // The index URL and the credential go in on stdin: never in the command line, the environment or a file.
+            stdin: pulumi.secret(pulumi.all([args.uploadCredential, args.build.indexUrl ? args.indexUrl ?? "" : ""]).apply(
+                ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential.id}\n${credential.secret}\n`)),
             triggers: [args.build.commit, ...scriptHashes.map(([, hash]) => hash)],
         }, { ...parent, dependsOn: scripts });
         this.manifest = build.stdout.apply(parseManifest);

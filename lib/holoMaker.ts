@@ -44,9 +44,51 @@ export function heredoc(command: string, content: string, delimiter: string, wha
     return [`${command} <<'${delimiter}'`, content.endsWith("\n") ? content.slice(0, -1) : content, delimiter].join("\n");
 }
 
+/** `url` without the userinfo (user:password@) of its authority: what may be shown. */
+export function withoutCredentials(url: string): string {
+    return url.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/\s]*@/g, "$1");
+}
+
+/**
+ * What systemd would refuse or rewrite in `command` as an ExecStart= command line after the
+ * venv's bin directory (systemd.service(5) "Command lines", systemd.syntax(7) "Quoting"), or "".
+ * holodeck-build escapes '%' and any '$' that starts no variable, so they stay literal; its
+ * service_problem has the same rules and messages (a test runs both, and systemd-analyze, over
+ * one table of cases).
+ */
+export function serviceCommandProblem(command: string): string {
+    if (command.length > 4096) return "is longer than 4096 characters: pass long settings in the app's configuration";
+    let quote = "";
+    let word = "";
+    for (let i = 0; i < command.length; i++) {
+        const c = command[i];
+        if (c === "\\") return "has a backslash, which systemd reads as an escape sequence (\\n, \\x41, \\;): write the character itself";
+        if (c === "$") {
+            const variable = /^\$(\{[^}]*\}?|[A-Za-z_][A-Za-z0-9_]*)/.exec(command.slice(i))?.[0];
+            if (variable) {
+                return `has ${variable}, which systemd replaces with the value of an environment variable (the unit sets `
+                    + "none for the app): write the value itself, or put it in the app's configuration";
+            }
+        }
+        if (c === "'" || c === '"') {
+            if (!quote) quote = c;
+            else if (c === quote) quote = "";
+        }
+        if (c === " " && !quote) {
+            if (word === ";") break;
+            word = "";
+        } else word += c;
+    }
+    if (quote) return `has an unbalanced ${quote} quote, for which systemd refuses the unit: close it, or quote with the other kind ("it's")`;
+    if (word === ";") return "has a lone ';', which systemd reads as the start of a second command: quote it (';') to pass it to the app";
+    return "";
+}
+
 /**
  * The shell command that builds `build` with the holodeck-build script at `builder`, writing the
- * .deb and its manifest to `outDir`. The last line it prints is the manifest's path.
+ * .deb and its manifest to `outDir`. The last line it prints is the manifest's path. With an
+ * index URL, holodeck-build reads it from the first line of its stdin (`--index-url -`): the
+ * caller pipes it in, since it may hold credentials.
  */
 export function holodeckBuildCommand(build: BuildSettings, builder: string, outDir: string): string {
     const args = [builder, "--repo", build.repo, "--commit", build.commit, "--out", outDir, "--python", build.python];
@@ -54,7 +96,7 @@ export function holodeckBuildCommand(build: BuildSettings, builder: string, outD
         ["--subdir", build.subdir],
         ["--name", build.packageName],
         ["--prefix", build.prefix],
-        ["--index-url", build.indexUrl],
+        ["--index-url", build.indexUrl ? "-" : ""],
         ["--service", build.service],
     ];
     for (const [flag, value] of optional) if (value) args.push(flag, value);
