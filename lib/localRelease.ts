@@ -97,7 +97,7 @@ export function commitDirectory(source: string, repoDir: string, date = "2026-01
 
 /** Whether the Debian package `pkg` is installed on this machine. */
 export function isInstalled(pkg: string): boolean {
-    return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.includes("installed");
+    return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.split(" ").pop() === "installed";
 }
 
 /** Runs holodeck-build with `args`; progress goes to `stderr` ("inherit" streams it live). */
