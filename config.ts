@@ -475,7 +475,7 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
     }
     for (const links of findLinks.filter(hasCredentials)) {
         problem("pipFindLinks", `'${withoutCredentials(links)}' holds credentials, which would be in the build command: serve those wheels from the package index, `
-            + "whose URL may hold them as a secret (`pulumi config set --secret holodeck:pipIndexUrl https://USER:PASSWORD@host/simple`)");
+            + "whose URL may carry them as a secret (`pulumi config set --secret holodeck:pipIndexUrl` with the user and password in the URL)");
     }
 
     return {

@@ -117,7 +117,7 @@ describe("the package sources in stack config", () => {
         const problems = problemsOf({ ...valid, pipFindLinks: `["/wheels", "https://wheels:${password}@wheels.example.com/"]` });
         assert.deepEqual(problems, [
             "holodeck:pipFindLinks 'https://wheels.example.com/' holds credentials, which would be in the build command: serve those wheels from the package index, "
-            + "whose URL may hold them as a secret (`pulumi config set --secret holodeck:pipIndexUrl https://USER:PASSWORD@host/simple`)",
+            + "whose URL may carry them as a secret (`pulumi config set --secret holodeck:pipIndexUrl` with the user and password in the URL)",
         ]);
     });
 

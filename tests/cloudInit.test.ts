@@ -18,6 +18,7 @@ import {
     renderAppServerUserData,
     renderBuildMinionUserData,
     renderSaltMasterUserData,
+    saltMasterDropInPath,
     SaltMasterUserDataArgs,
     SshHostKey,
 } from "../lib/cloudInit";
@@ -308,9 +309,10 @@ describe("cloud-init user-data", function () {
                 ].join("\n"));
                 assert.equal(pin.content, "Package: salt-*\nPin: version 3008.*\nPin-Priority: 1001\n");
                 for (const file of [source, pin]) assert.deepEqual([file.defer, file.permissions], [true, "0644"]);
-                // Every other file, the keys included, is written in the init stage, before any package.
+                // Every other file, the keys included, is written in the init stage, before any package:
+                // the master's unit drop-in is in place before the package first starts it.
                 const early = (config.write_files ?? []).filter((file) => !file.defer).map((file) => file.path);
-                const guard = ["/etc/holodeck/metadata-guard.nft", "/etc/systemd/system/holodeck-metadata-guard.service"];
+                const guard = ["/etc/holodeck/metadata-guard.nft", "/etc/systemd/system/holodeck-metadata-guard.service", saltMasterDropInPath];
                 assert.ok(early.every((file) => file.startsWith("/etc/salt/") || guard.includes(file)), early.join(" "));
             });
 
