@@ -185,6 +185,20 @@ describe("state.apply of the holodeck state, for real in a Debian 12 container",
         assert.ok(!applied.output.includes(signature), "salt-call's output holds no signature");
         assert.deepEqual(filesContaining(path.join(applied.minion.root, "var"), signature), [], "nor the minion's cache and log");
         assert.equal(inContainer(`test -e ${paths.curl_config} && echo left || echo removed`).trim(), "removed", "curl's config is removed after use");
+
+        // Applied again (a minion's next run): the verified .deb is there, nothing is fetched, and
+        // curl's config is not even written.
+        const again = await serve(500, Buffer.alloc(0));
+        let reapplied: Applied;
+        try {
+            reapplied = await apply(releaseId, manifest.sha256, url.replace(/:\d+\//, `:${again.port}/`));
+        } finally {
+            await again.close();
+        }
+        assert.equal(reapplied.status, 0, reapplied.output);
+        assert.deepEqual(again.requests, []);
+        assert.match(reapplied.states["holodeck-download-config"]?.comment ?? "", /unless condition is true/);
+        assert.equal(inContainer(`test -e ${paths.curl_config} && echo left || echo removed`).trim(), "removed", "curl's config is not written when nothing is fetched");
     });
 
     for (const status of [403, 404]) {

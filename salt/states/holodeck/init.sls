@@ -29,10 +29,11 @@ holodeck-download-config:
 holodeck-download:
   cmd.run:
     - name: >-
+        fetched=yes;
         { install -d -m {{ paths['download_dir_mode'] }} {{ paths['download_dir'] }} &&
-        curl -fsS --retry 3 --config {{ paths['curl_config'] }} -o {{ deb }}.part; }; fetched=$?;
+        curl -fsS --retry 3 --config {{ paths['curl_config'] }} -o {{ deb }}.part; } || fetched=no;
         rm -f {{ paths['curl_config'] }};
-        if [ "$fetched" -ne 0 ]; then
+        if [ $fetched = no ]; then
         rm -f {{ deb }}.part; echo 'downloading release {{ release['id'] }} of {{ app }} failed (the URL is not shown: it is signed)' >&2; exit 1;
         fi;
         chmod {{ paths['deb_mode'] }} {{ deb }}.part && mv {{ deb }}.part {{ deb }}
