@@ -53,13 +53,13 @@ function testImage(): string {
     return tag;
 }
 
-/** Every file under `dir` whose bytes contain `needle`. */
+/** Every path under `dir` whose name, or whose bytes if a file, contain `needle` (a cached download is named after its URL). */
 function filesContaining(dir: string, needle: string): string[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-        .filter((entry) => entry.isFile())
-        .map((entry) => path.join(entry.parentPath, entry.name))
-        .filter((file) => fs.readFileSync(file).includes(needle));
+        .map((entry) => ({ entry, file: path.join(entry.parentPath, entry.name) }))
+        .filter(({ entry, file }) => file.includes(needle) || (entry.isFile() && fs.readFileSync(file).includes(needle)))
+        .map(({ file }) => file);
 }
 
 /** A loopback server answering every GET with `status`, the .deb's bytes when 200; records the request URLs. */
@@ -188,6 +188,7 @@ describe("state.apply of the holodeck state, for real in a Debian 12 container",
 
         assert.ok(!applied.output.includes(signature), "salt-call's output holds no signature");
         assert.deepEqual(filesContaining(path.join(applied.minion.root, "var"), signature), [], "nor the minion's cache and log");
+        assert.equal(inContainer(`find /run /tmp /var/cache -path '*${signature}*' -not -path '${scratch}/*'`), "", "no copy named after the URL");
         assert.equal(inContainer(`test -e ${paths.curl_config} && echo left || echo removed`).trim(), "removed", "curl's config is removed after use");
 
         // Applied again (a minion's next run): the verified .deb is there, nothing is fetched, and
@@ -234,6 +235,7 @@ describe("state.apply of the holodeck state, for real in a Debian 12 container",
             assert.equal(inContainer(`test -e ${paths.curl_config} && echo left || echo removed`).trim(), "removed", "curl's config is removed after a failure too");
             // Nor anything the state leaves on the server (the pillar, mounted from scratch, aside).
             assert.equal(inContainer(`grep -rl --exclude-dir=${path.basename(scratch)} ${signature} /run /tmp /var/cache/holodeck || true`), "");
+            assert.equal(inContainer(`find /run /tmp /var/cache -path '*${signature}*' -not -path '${scratch}/*'`), "");
             assert.equal(inContainer(`ls -A /var/cache/holodeck | grep -F ${releaseId} || true`), "", "no part of the failed download is left");
         });
     }
