@@ -36,7 +36,7 @@ const secrets = { api_token: "s3{{cr}}e{%t%}{#x" };
 function testImage(): string {
     const dockerfile = [
         `FROM ${defaultBaseImage}`,
-        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 curl ca-certificates && apt-get clean",
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 curl && apt-get clean",
         "",
     ].join("\n");
     const base = run(dockerClient, ["image", "inspect", "--format", "{{.Id}}", defaultBaseImage]).trim();
