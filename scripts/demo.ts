@@ -87,7 +87,8 @@ async function inDockerImage(manifest: Manifest, deb: string, scratch: string): 
         progress(`running it with the test stack's config (greeting ${JSON.stringify(greeting)}) mounted read-only`);
         const configText = renderConfigIni({
             app: packageName, releaseId: manifest.sha256.slice(0, 12), version: manifest.version, sha256: manifest.sha256,
-            url: `file://${deb}`, config: { greeting }, secrets: {},
+            // config.ini does not depend on the URL, and a release pillar takes only http(s) ones.
+            url: `https://swift.invalid/${manifest.file}`, config: { greeting }, secrets: {},
         });
         const configFile = path.join(scratch, "config.ini");
         writeImageConfig(image, configFile, configText);

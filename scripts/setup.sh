@@ -5,15 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), Jinja2 and
-# PyYAML (Salt's renderers, as Salt is not installable), dpkg-dev and lintian (packaging), the
-# linter for shell scripts, systemd (systemd-analyze verify), util-linux (unshare, setpriv),
-# cloud-init (schema validation of user data), nftables, curl and iproute2 (the metadata guard,
-# tried in a network namespace), docker.io and debootstrap (the Docker image and its base),
-# docker-registry and apache2-utils' htpasswd (a registry with a login to push the image to),
-# openssh-client's ssh-keygen (SSH host keys as OpenSSH makes and reads them).
+# git, Debian's python3 with pip and the pip/setuptools/wheel wheels (offline builds), python3-dev
+# and gcc (the Salt virtualenv builds timelib from source), PyYAML (user data read as cloud-init
+# reads it), dpkg-dev and lintian (packaging), the linter for shell scripts, systemd
+# (systemd-analyze verify), util-linux (unshare, setpriv), cloud-init (schema validation of user
+# data), nftables, curl and iproute2 (the metadata guard, tried in a network namespace), docker.io
+# and debootstrap (the Docker image and its base), docker-registry and apache2-utils' htpasswd (a
+# registry with a login to push the image to), openssh-client's ssh-keygen (SSH host keys as OpenSSH
+# makes and reads them).
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
-  python3-wheel-whl python3-jinja2 python3-yaml dpkg-dev lintian shellcheck systemd util-linux
+  python3-wheel-whl python3-dev gcc python3-yaml dpkg-dev lintian shellcheck systemd util-linux
   cloud-init nftables curl iproute2 docker.io debootstrap docker-registry apache2-utils
   openssh-client "$@")
 missing=()

@@ -310,10 +310,12 @@ describe("cloud-init user-data", function () {
                 assert.equal(pin.content, "Package: salt-*\nPin: version 3008.*\nPin-Priority: 1001\n");
                 for (const file of [source, pin]) assert.deepEqual([file.defer, file.permissions], [true, "0644"]);
                 // Every other file, the keys included, is written in the init stage, before any package:
-                // the master's unit drop-in is in place before the package first starts it.
+                // the master's systemd drop-in too, so the unit the package starts already has it.
                 const early = (config.write_files ?? []).filter((file) => !file.defer).map((file) => file.path);
-                const guard = ["/etc/holodeck/metadata-guard.nft", "/etc/systemd/system/holodeck-metadata-guard.service", saltMasterDropInPath];
-                assert.ok(early.every((file) => file.startsWith("/etc/salt/") || guard.includes(file)), early.join(" "));
+                const guard = ["/etc/holodeck/metadata-guard.nft", "/etc/systemd/system/holodeck-metadata-guard.service"];
+                const own = name === "salt-master" ? [...guard, saltMasterDropInPath] : guard;
+                assert.ok(early.every((file) => file.startsWith("/etc/salt/") || own.includes(file)), early.join(" "));
+                assert.equal(early.includes(saltMasterDropInPath), name === "salt-master");
             });
 
             it(`${name}: guards the metadata service (which serves the keys) before anything else runs`, () => {

@@ -5,7 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bundleChecker } from "../checker/bundle";
+import { minionKeyDeleteScript, pillarDeleteScript } from "../components/appServers";
 import { runnerFile } from "../components/functionalChecks";
+import { shellQuote } from "../lib/holoMaker";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -45,6 +47,9 @@ const verifiedArtifact = {
     },
     verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-11-25T10:00:00Z" },
 };
+
+// The master's server id under mocks (the stand-in cloud's ids are `${name}-id`).
+const masterServerId = "salt-master-host-server-id";
 
 const ofType = (run: OfflineRun, type: string) => run.resources.filter((resource) => resource.type === type);
 const instances = (run: OfflineRun) => ofType(run, "openstack:compute/instance:Instance");
@@ -130,29 +135,28 @@ describe("the Pulumi program under mocks", function () {
         for (let index = 0; index < 3; index++) {
             assert.deepEqual(a.get(`app-${index}`)?.options.dependsOn, [`app-${index}-minion-key-seed`, "app-pillar"]);
             const seed = reveal(a.get(`app-${index}-minion-key-seed`)?.inputs) as { create: string; delete: string };
-            assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]}$`));
-            assert.equal(seed.delete, `sudo rm -f /etc/salt/pki/master/minions/${idsA[index]}`);
+            assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]}'$`));
+            assert.equal(seed.delete, `sudo bash -c ${shellQuote(minionKeyDeleteScript(idsA[index], masterServerId))}`, "removed the Salt way, on its own master only");
         }
         const pillar = a.get("app-pillar");
         assert.deepEqual(pillar?.options.dependsOn, ["salt-states-install"], "the state tree is on the master first");
-        assert.equal(pillar?.options.deleteBeforeReplace, true, "a renewed pillar is not deleted after its rewrite");
         const release = idsA[0].replace(/-0$/, "");
+        const pillarPath = `/srv/pillar/releases/${release}.sls`;
         assert.deepEqual(reveal({ create: pillar?.inputs.create, delete: pillar?.inputs.delete }), {
-            create: `sudo install -D -o salt -g salt -m 0640 /dev/stdin /srv/pillar/releases/${release}.sls`,
-            delete: `sudo rm -f /srv/pillar/releases/${release}.sls`,
+            create: `sudo install -D -o salt -g salt -m 0640 /dev/stdin ${pillarPath}`,
+            delete: `sudo bash -c ${shellQuote(pillarDeleteScript(pillarPath, masterServerId))}`,
         });
         const gate = a.get("app-health-gate");
         assert.deepEqual([...(gate?.options.dependsOn ?? [])].sort(), ["app-0", "app-1", "app-2"]);
     });
 
-    it("gives a replaced master its state tree, pillar, minion keys and check runner anew", () => {
+    it("gives a replaced master its state tree, pillar, minion keys and check runner anew, and keeps the app servers", () => {
         const a = byName(testA);
-        const masterId = "salt-master-host-server-id";
-        for (const name of ["salt-states-install", "checks-runner"]) {
-            assert.ok((reveal(a.get(name)?.inputs.triggers) as string[] | undefined)?.includes(masterId), `${name} is triggered by the master's server id`);
+        for (const name of ["salt-states-install", "checks-runner", "app-pillar", "app-0-minion-key-seed", "app-2-minion-key-seed"]) {
+            assert.ok((reveal(a.get(name)?.inputs.triggers) as string[] | undefined)?.includes(masterServerId), `${name} is triggered by the master's server id`);
         }
-        for (const name of ["app-pillar", "app-0-minion-key-seed", "app-2-minion-key-seed", "app-0"]) {
-            assert.ok((a.get(name)?.options.replacementTrigger as string[] | undefined)?.includes(masterId), `${name} is replaced with the master`);
+        for (const name of ["app-0", "app-2", "app-0-minion-key"]) {
+            assert.doesNotMatch(JSON.stringify(a.get(name)?.options.replacementTrigger), new RegExp(masterServerId), `${name} stays when the master is replaced`);
         }
     });
 

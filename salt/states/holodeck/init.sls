@@ -12,6 +12,7 @@
 # The signed URL is read from the pillar by this template when the state runs, never written into
 # the state: Salt's own download (file.managed) prints the full URL in its errors and logs, and
 # keeps its data (URL included) in the minion's cache. Without diffs: a diff would show the URL.
+# Written only when the download runs, which removes it whatever the outcome.
 holodeck-download-config:
   file.managed:
     - name: {{ paths['curl_config'] }}
@@ -21,15 +22,20 @@ holodeck-download-config:
     - group: root
     - mode: '{{ paths['curl_config_mode'] }}'
     - show_changes: False
+    - unless: {{ checked | yaml_dquote }}
 
 # curl writes straight to the file dpkg reads: Salt's cache keeps no second copy named after the
 # URL. curl's own errors name the host at most; ours names the release.
 holodeck-download:
   cmd.run:
     - name: >-
-        install -d -m {{ paths['download_dir_mode'] }} {{ paths['download_dir'] }} &&
-        { curl -fsS --retry 3 --config {{ paths['curl_config'] }} -o {{ deb }}.part ||
-        { rm -f {{ deb }}.part; echo 'downloading release {{ release['id'] }} of {{ app }} failed (the URL is not shown: it is signed)' >&2; exit 1; }; } &&
+        fetched=yes;
+        { install -d -m {{ paths['download_dir_mode'] }} {{ paths['download_dir'] }} &&
+        curl -fsS --retry 3 --config {{ paths['curl_config'] }} -o {{ deb }}.part; } || fetched=no;
+        rm -f {{ paths['curl_config'] }};
+        if [ $fetched = no ]; then
+        rm -f {{ deb }}.part; echo 'downloading release {{ release['id'] }} of {{ app }} failed (the URL is not shown: it is signed)' >&2; exit 1;
+        fi;
         chmod {{ paths['deb_mode'] }} {{ deb }}.part && mv {{ deb }}.part {{ deb }}
     - unless: {{ checked | yaml_dquote }}
     - require:
