@@ -462,7 +462,7 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
 
     // The index URL may hold credentials: a secret from here on, and never shown with them.
     const indexUrl = text("pipIndexUrl");
-    if (indexUrl && !/^(https?|file):\/\/\S+$/.test(indexUrl)) problem("pipIndexUrl", `'${withoutCredentials(indexUrl)}' must be an http(s):// or file:// URL`);
+    if (indexUrl && !/^(https?|file):\/\/\S+$/.test(indexUrl)) problem("pipIndexUrl", `'${redactUrl(indexUrl)}' must be an http(s):// or file:// URL`);
 
     let findLinks: string[] = [];
     const findLinksRaw = text("pipFindLinks", "[]");
@@ -471,10 +471,10 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
         if (!Array.isArray(parsed) || !parsed.every((entry) => typeof entry === "string" && entry.trim() !== "")) throw new Error();
         findLinks = parsed;
     } catch {
-        problem("pipFindLinks", `'${withoutCredentials(findLinksRaw)}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
+        problem("pipFindLinks", `'${redactUrl(findLinksRaw)}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
     }
     for (const links of findLinks.filter(hasCredentials)) {
-        problem("pipFindLinks", `'${withoutCredentials(links)}' holds credentials, which would be in the build command: serve those wheels from the package index, `
+        problem("pipFindLinks", `'${redactUrl(links)}' holds credentials, which would be in the build command: serve those wheels from the package index, `
             + "whose URL may carry them as a secret (`pulumi config set --secret holodeck:pipIndexUrl` with the user and password in the URL)");
     }
 

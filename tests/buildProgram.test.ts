@@ -116,13 +116,13 @@ describe("the package sources in stack config", () => {
     it("names bad sources without their credentials", () => {
         const problems = problemsOf({ ...valid, pipFindLinks: `["/wheels", "https://wheels:${password}@wheels.example.com/"]` });
         assert.deepEqual(problems, [
-            "holodeck:pipFindLinks 'https://wheels.example.com/' holds credentials, which would be in the build command: serve those wheels from the package index, "
+            "holodeck:pipFindLinks 'https://[redacted]@wheels.example.com/' holds credentials, which would be in the build command: serve those wheels from the package index, "
             + "whose URL may carry them as a secret (`pulumi config set --secret holodeck:pipIndexUrl` with the user and password in the URL)",
         ]);
     });
 
     it("never shows a password of a malformed index URL", () => {
         const problems = problemsOf({ ...valid, pipIndexUrl: `https://builder:${password}@pypi.example.com/my simple/` });
-        assert.deepEqual(problems, ["holodeck:pipIndexUrl 'https://pypi.example.com/my simple/' must be an http(s):// or file:// URL"]);
+        assert.deepEqual(problems, ["holodeck:pipIndexUrl 'https://[redacted]@pypi.example.com/my simple/' must be an http(s):// or file:// URL"]);
     });
 });
