@@ -333,10 +333,11 @@ build_dhv() {
   # -d: dpkg-buildpackage's build-dependency check also demands build-essential (a C compiler)
   # that this build never uses; the prerequisites checked above are what it does use. Skipping
   # it saves dh-virtualenv a moment, which only makes the comparison harsher on holodeck-build.
+  # noautodbgsym: no second package of debug symbols for an app's compiled extensions.
   timed "dh-virtualenv $run" "$dir/build.log" \
     env -i --chdir="$src" PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$home" LANG=C.UTF-8 \
     SOURCE_DATE_EPOCH="$(git -C "$repo" show -s --format=%ct "$build_commit")" PIP_CONFIG_FILE=/dev/null \
-    "${no_net[@]}" dpkg-buildpackage -b -d -us -uc
+    DEB_BUILD_OPTIONS=noautodbgsym "${no_net[@]}" dpkg-buildpackage -b -d -us -uc
   local debs=("$dir"/*.deb)
   if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
     die "dh-virtualenv $run did not make exactly one .deb"
