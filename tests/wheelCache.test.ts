@@ -46,17 +46,32 @@ function writeStampSdist(dir: string, buildLog: string, greeting: string): void 
     fs.rmSync(src, { recursive: true, force: true });
 }
 
-/** The app: one module, depending on stamp. `revision` changes its code, not its dependencies. */
-function writeApp(dir: string, revision: number): void {
+/**
+ * The app: one module, depending on stamp. `revision` changes its code, not its dependencies.
+ * Its build backend is setuptools', through an in-tree module that appends the prefix of the
+ * environment it runs in to `backendLog` whenever a build loads it.
+ */
+function writeApp(dir: string, revision: number, backendLog: string): void {
     writeFiles(dir, {
+        "_build/logging_backend.py": [
+            "import sys",
+            "from setuptools.build_meta import *",
+            `with open(${JSON.stringify(backendLog)}, "a") as log:`,
+            '    log.write(sys.prefix + "\\n")',
+            "",
+        ].join("\n"),
         "pyproject.toml": [
             "[build-system]",
             'requires = ["setuptools>=61"]',
-            'build-backend = "setuptools.build_meta"',
+            'build-backend = "logging_backend"',
+            'backend-path = ["_build"]',
             "[project]",
             'name = "holodeck-cached"',
             'version = "1.0.0"',
             'dependencies = ["stamp==1.0"]',
+            "[tool.setuptools]",
+            'package-dir = {"" = "src"}',
+            'packages = ["holodeck_cached"]',
             "",
         ].join("\n"),
         "src/holodeck_cached/__init__.py": `REVISION = ${revision}\n`,
@@ -76,6 +91,7 @@ describe("holodeck-build --wheel-cache", function () {
     let scratch: string;
     let wheelhouse: string;
     let buildLog: string;
+    let backendLog: string;
     let repoA: string;
     let repoB: string;
     let commitA: string;
@@ -104,13 +120,14 @@ describe("holodeck-build --wheel-cache", function () {
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-wheelcache-"));
         wheelhouse = path.join(scratch, "wheelhouse");
         buildLog = path.join(scratch, "stamp-builds.log");
+        backendLog = path.join(scratch, "backend-prefixes.log");
         fs.mkdirSync(wheelhouse);
         writeStampSdist(wheelhouse, buildLog, "hello");
         // Two commits of the app at different times: the second changes code, not dependencies.
         const appA = path.join(scratch, "app-a");
         const appB = path.join(scratch, "app-b");
-        writeApp(appA, 1);
-        writeApp(appB, 2);
+        writeApp(appA, 1, backendLog);
+        writeApp(appB, 2, backendLog);
         repoA = path.join(scratch, "repo-a");
         repoB = path.join(scratch, "repo-b");
         commitA = commitDirectory(appA, repoA, "2026-01-02T03:04:05Z");
@@ -136,6 +153,28 @@ describe("holodeck-build --wheel-cache", function () {
         // A dependency never sees the app's commit time, so its wheel does not depend on the commit.
         assert.equal(installedFile(warm, "stamp/built.py"), "EPOCH = '315532800'\n");
         assert.equal(installedFile(warm, "holodeck_cached/__init__.py"), "REVISION = 2\n");
+    });
+
+    it("builds the project in an environment kept in the cache, the same as pip's isolated one", () => {
+        const cache = path.join(scratch, "cache-env");
+        const prefixes = () => fs.readFileSync(backendLog, "utf8").trim().split("\n");
+        build("env-prime", repoA, commitA, ["--wheel-cache", cache]);
+        const environments = fs.readdirSync(cache).flatMap((key) => fs.readdirSync(path.join(cache, key)))
+            .filter((entry) => entry.startsWith("build-env-"));
+        assert.equal(environments.length, 1, "one build environment, for setuptools");
+
+        const before = prefixes().length;
+        const warm = build("env-warm", repoB, commitB, ["--wheel-cache", cache]);
+        const loads = prefixes().slice(before);
+        assert.ok(loads.length > 0);
+        for (const prefix of loads) {
+            assert.match(prefix, new RegExp(`^${cache}/[0-9a-f]{64}/build-env-[0-9a-f]{64}$`));
+        }
+
+        const afterWarm = prefixes().length;
+        const isolated = build("env-isolated", repoB, commitB, []);
+        assert.ok(prefixes().slice(afterWarm).every((prefix) => !prefix.startsWith(cache)), "pip's own isolated build");
+        assert.equal(sha256(warm), sha256(isolated));
     });
 
     it("builds a changed sdist again, though its name, version and file name are the same", () => {
