@@ -426,6 +426,14 @@ span() {
   printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f .. %.2f", lo / 1000, hi / 1000 }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3g", a / b }'; }
+# The median of run-by-run ratios (run i of one tool over run i of the other, which ran right
+# after it): steadier than the ratio of medians when the machine's load drifts during the runs.
+paired_ratio() {
+  local -n a=$1 b=$2
+  local i ratios=()
+  for i in "${!a[@]}"; do ratios+=("$(awk -v x="${a[i]}" -v y="${b[i]}" 'BEGIN { printf "%.6f", x / y }')"); done
+  printf '%.3g' "$(median "${ratios[@]}")"
+}
 # Judged on the unrounded ratio a / b.
 met() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { print (a / b <= t) ? "met" : "NOT met" }'; }
 holodeck_median=$(median "${holodeck_times[@]}")
@@ -443,6 +451,7 @@ row() { printf '%-46s %16s %16s %12s\n' "$@"; }
   row "" holodeck-build dh-virtualenv "holo/dhv"
   row "cold: median build time (s)" "$(seconds "$holodeck_median")" "$(seconds "$dhv_median")" "$time_ratio"
   row "cold: fastest .. slowest build (s)" "$(span "${holodeck_times[@]}")" "$(span "${dhv_times[@]}")" ""
+  row "cold: median of run-by-run ratios" "" "" "$(paired_ratio holodeck_times dhv_times)"
   if [[ $warm == true ]]; then
     holodeck_warm_median=$(median "${holodeck_warm_times[@]}")
     dhv_warm_median=$(median "${dhv_warm_times[@]}")
@@ -450,6 +459,7 @@ row() { printf '%-46s %16s %16s %12s\n' "$@"; }
       "$(seconds "$dhv_warm_median")" "$(ratio "$holodeck_warm_median" "$dhv_warm_median")"
     row "warm: fastest .. slowest rebuild (s)" "$(span "${holodeck_warm_times[@]}")" \
       "$(span "${dhv_warm_times[@]}")" ""
+    row "warm: median of run-by-run ratios" "" "" "$(paired_ratio holodeck_warm_times dhv_warm_times)"
     row "warm vs dh-virtualenv's cold median" "" "" "$(ratio "$holodeck_warm_median" "$dhv_median")"
   fi
   row ".deb size (bytes)" "${deb_bytes[holodeck]}" "${deb_bytes[dhv]}" "$deb_ratio"
@@ -461,7 +471,7 @@ row() { printf '%-46s %16s %16s %12s\n' "$@"; }
   row "reproducible ($runs cold builds, $runs directories)" "$(reproducible "${holodeck_debs[@]}")" \
     "$(reproducible "${dhv_debs[@]}")" ""
   if [[ $warm == true ]]; then
-    row "  ... and the $runs warm builds, bit-identical too" \
+    row "cold and warm builds all bit-identical" \
       "$(reproducible "${holodeck_debs[@]}" "${holodeck_warm_debs[@]}")" \
       "$(reproducible "${dhv_debs[@]}" "${dhv_warm_debs[@]}")" ""
   fi
