@@ -1,0 +1,1 @@
+"""A small Flask app for Holodeck's build benchmark."""
