@@ -12,6 +12,8 @@ import { PushedImage } from "./artifact";
 import { HostArgs, ManagedServer } from "./managedServer";
 
 const releaseDir = "/var/lib/holodeck/releases";
+// Wheels built from dependencies' sdists, kept between commits: a warm rebuild reuses them.
+const wheelCache = "/var/cache/holodeck-build/wheels";
 
 export interface BuildMinionArgs extends HostArgs {
     /** What to build: holodeck-build's arguments. */
@@ -38,7 +40,7 @@ export interface BuildMinionArgs extends HostArgs {
  */
 export function buildScript(build: BuildSettings, containerUrl: string, authUrl: string): string {
     const builder = "/usr/local/bin/holodeck-build";
-    const command = `sudo ${holodeckBuildCommand(build, builder, releaseDir)}`;
+    const command = `sudo ${holodeckBuildCommand(build, builder, releaseDir, wheelCache)}`;
     return [
         "set -euo pipefail",
         "sudo install -m 0755 \"$HOME/holodeck-build\" \"$HOME/holodeck-publish\" /usr/local/bin/",

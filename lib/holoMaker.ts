@@ -1,6 +1,7 @@
 // HoloMaker's contract with the rest of the program: the command line that builds a release
 // on a build minion, and the manifest that comes back.
 import { BuildSettings } from "../config";
+import { stateDefaults } from "./salt";
 
 /** What builder/holodeck-build writes beside each .deb (DIR/NAME_VERSION_ARCH.deb.json). */
 export interface Manifest {
@@ -88,9 +89,10 @@ export function serviceCommandProblem(command: string): string {
  * The shell command that builds `build` with the holodeck-build script at `builder`, writing the
  * .deb and its manifest to `outDir`. The last line it prints is the manifest's path. With an
  * index URL, holodeck-build reads it from the first line of its stdin (`--index-url -`): the
- * caller pipes it in, since it may hold credentials.
+ * caller pipes it in, since it may hold credentials. With `wheelCache`, wheels built from
+ * dependencies' sdists are kept there for the next commit's build.
  */
-export function holodeckBuildCommand(build: BuildSettings, builder: string, outDir: string): string {
+export function holodeckBuildCommand(build: BuildSettings, builder: string, outDir: string, wheelCache = ""): string {
     const args = [builder, "--repo", build.repo, "--commit", build.commit, "--out", outDir, "--python", build.python];
     const optional: [string, string][] = [
         ["--subdir", build.subdir],
@@ -98,6 +100,9 @@ export function holodeckBuildCommand(build: BuildSettings, builder: string, outD
         ["--prefix", build.prefix],
         ["--index-url", build.indexUrl ? "-" : ""],
         ["--service", build.service],
+        // The path the Salt state writes the config to, which the unit hands the service.
+        ["--config-file", build.service ? stateDefaults("{app}").config_file : ""],
+        ["--wheel-cache", wheelCache],
     ];
     for (const [flag, value] of optional) if (value) args.push(flag, value);
     for (const links of build.findLinks) args.push("--find-links", links);

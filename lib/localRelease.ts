@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Manifest } from "./holoMaker";
 import { builderDir, repoRoot } from "./paths";
+import { stateDefaults } from "./salt";
 
 export const holodeckBuild = path.join(builderDir, "holodeck-build");
 export const sampleAppDir = path.join(repoRoot, "examples", "hello");
@@ -100,6 +101,11 @@ export function isInstalled(pkg: string): boolean {
     return spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).stdout.split(" ").pop() === "installed";
 }
 
+/** holodeck-build's `args` given the Salt state's config path with a --service, as the program gives it. */
+export function withConfigFile(args: string[]): string[] {
+    return args.includes("--service") && !args.includes("--config-file") ? [...args, "--config-file", stateDefaults("{app}").config_file] : args;
+}
+
 /** Runs holodeck-build with `args`; progress goes to `stderr` ("inherit" streams it live). */
 export function runHolodeckBuild(
     args: string[],
@@ -107,7 +113,7 @@ export function runHolodeckBuild(
     env: NodeJS.ProcessEnv = process.env,
     command: string = holodeckBuild,
 ): SpawnSyncReturns<string> {
-    return spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", stderr], env });
+    return spawnSync(command, withConfigFile(args), { encoding: "utf8", stdio: ["ignore", "pipe", stderr], env });
 }
 
 /** Builds and returns the manifest whose path is the last line of holodeck-build's stdout. */

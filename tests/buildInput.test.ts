@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, parseConfig, RawConfig } from "../config";
 import { serviceCommandProblem } from "../lib/holoMaker";
-import { commitDirectory, debianWheels, holodeckBuild, sampleAppDir } from "../lib/localRelease";
+import { commitDirectory, debianWheels, holodeckBuild, sampleAppDir, withConfigFile } from "../lib/localRelease";
 
 interface Finished {
     readonly status: number | null;
@@ -22,7 +22,7 @@ interface Finished {
 /** Starts holodeck-build without blocking the event loop (the servers below answer it). */
 function startBuild(args: string[], options: { tmp: string; stdin?: string; command?: string[] }) {
     const [command, ...prefix] = options.command ?? [holodeckBuild];
-    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, TMPDIR: options.tmp }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, [...prefix, ...withConfigFile(args)], { env: { ...process.env, TMPDIR: options.tmp }, stdio: ["pipe", "pipe", "pipe"] });
     child.stdin.end(options.stdin ?? "");
     let stdout = "";
     let stderr = "";
@@ -455,6 +455,20 @@ describe("holodeck-build against careless and hostile input", function () {
                 sampleRepo, sampleCommit, out], { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } });
             assert.equal(result.status, 2, result.stderr);
             assert.equal(lastLine(result.stderr), "holodeck-build: error: --service is not valid UTF-8, which systemd requires");
+        });
+
+        it("a --service without the config path its unit hands the app, or with one a unit cannot hold", () => {
+            for (const [config, expected] of [
+                [[], "holodeck-build: error: --service needs --config-file PATH: where Salt writes the app's config (the unit's $HOLODECK_CONFIG; {app} stands for the package name)"],
+                [["--config-file", "etc/app.ini"], "holodeck-build: error: --config-file 'etc/app.ini' must be an absolute path of letters, digits and ._+-/ ({app} for the package name)"],
+                [["--config-file", "/etc/%n/app.ini"], "holodeck-build: error: --config-file '/etc/%n/app.ini' must be an absolute path of letters, digits and ._+-/ ({app} for the package name)"],
+            ] as const) {
+                const { tmp, out } = dirs();
+                const result = spawnSync(holodeckBuild, ["--repo", sampleRepo, "--commit", sampleCommit, "--out", out, "--service", "app", ...config],
+                    { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } });
+                assert.equal(result.status, 2, result.stderr);
+                assert.equal(lastLine(result.stderr), expected);
+            }
         });
     });
 });

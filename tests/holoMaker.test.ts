@@ -20,6 +20,7 @@ import {
 import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
 import { stackAppConfig } from "../lib/stackFiles";
 import { renderConfigIni } from "../lib/saltRender";
+import { stateDefaults } from "../lib/salt";
 
 const python = "/usr/bin/python3";
 
@@ -135,7 +136,7 @@ describe("holodeck-build", function () {
             } finally {
                 await service.stop();
             }
-            assert.match(unit, new RegExp(`^Environment=HOLODECK_CONFIG=/etc/holodeck/${name}/config.ini$`, "m"));
+            assert.match(unit, new RegExp(`^Environment=HOLODECK_CONFIG=${stateDefaults(name).config_file}$`, "m"));
 
             // The rehearsal of Salt's part: the config the holodeck state renders for the test
             // stack, next to the installed release, is what the app serves.

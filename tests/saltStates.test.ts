@@ -5,6 +5,7 @@ import { minionId, releaseName } from "../components/appServers";
 import { readStateTree, stateTreeScript } from "../components/saltStateTree";
 import { runOffline, reveal } from "../lib/offlineRun";
 import { renderReleasePillar, stateDefaults, statePillarKeys } from "../lib/salt";
+import { holodeckBuildCommand } from "../lib/holoMaker";
 import { parse } from "yaml";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
 import { LocalMinion, renderConfigIni } from "../lib/saltRender";
@@ -195,12 +196,20 @@ describe("the Salt state tree", function () {
 });
 
 describe("the config path, from the state tree's defaults.yaml", () => {
-    it("is the one holodeck-build's unit and the Docker image give the service", () => {
+    it("is the one the program's build command, holodeck-build's unit and the Docker image give the service", () => {
         const app = "holodeck-hello";
         const file = stateDefaults(app).config_file;
         assert.equal(configPath(app), file);
-        const unit = fs.readFileSync(path.join(__dirname, "..", "builder", "holodeck-build"), "utf8");
-        const spelled = /^Environment=HOLODECK_CONFIG=(.*)$/m.exec(unit)?.[1];
-        assert.equal(spelled?.replace("$name", app), file);
+        const build = {
+            repo: "https://git.example.com/app.git", commit: "c0".repeat(20), subdir: "", packageName: "", prefix: "", python: "/usr/bin/python3",
+            service: "app --port 8000", indexUrl: "", findLinks: [], withPip: false,
+        };
+        const command = holodeckBuildCommand(build, "holodeck-build", "/out");
+        assert.match(command, / --config-file '\/etc\/holodeck\/\{app\}\/config\.ini'( |$)/);
+        assert.equal(stateDefaults("{app}").config_file.replace("{app}", app), file);
+        // holodeck-build spells no config path of its own: it writes the one it is given.
+        const builder = fs.readFileSync(path.join(__dirname, "..", "builder", "holodeck-build"), "utf8");
+        assert.doesNotMatch(builder, /\/etc\/holodeck/);
+        assert.match(builder, /^Environment=HOLODECK_CONFIG=\$service_config$/m);
     });
 });
