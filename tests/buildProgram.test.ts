@@ -7,21 +7,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, parseConfig, RawConfig } from "../config";
 import { isSecretValue, OfflineRun, reveal, runOffline } from "../lib/offlineRun";
+import { testConfig as programTestConfig } from "./programConfig";
 
 const password = "Pa55-index-s3cret";
 const indexUrl = `https://builder:${password}@pypi.example.com/simple/`;
-const testConfig: Record<string, string> = {
-    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
-    "holodeck:appRepo": "https://git.example.com/org/holodeck-hello.git",
-    "holodeck:commit": "3f786850e387550fdab836ed7e6dc881de23001b",
-    "holodeck:appService": "holodeck-hello --host 0.0.0.0 --port 8000",
-    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
-    "holodeck:flavor": "gp.0.2.4",
-    "holodeck:adminCidr": "203.0.113.0/24",
-    "holodeck:appConfig": JSON.stringify({ greeting: "Hello from test" }),
-    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
-    "holodeck:pipIndexUrl": indexUrl,
-};
+const testConfig = { ...programTestConfig, "holodeck:pipIndexUrl": indexUrl };
 
 describe("holodeck:pipIndexUrl with a password", function () {
     let run: OfflineRun;

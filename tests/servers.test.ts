@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import { ManagedServer, ManagedServerArgs, replacedInsteadOfMutated, sshDialErrorLimit, sshPerDialTimeoutSeconds } from "../components/managedServer";
 import { canonicalCidr, existingSubnet, ExposureArgs, ingressRules } from "../components/network";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { testConfig as programTestConfig } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;
 
@@ -17,22 +18,8 @@ type Program = () => Promise<Record<string, unknown>>;
 // (openstack/resource_openstack_compute_instance_v2.go): Nova replaces the server itself.
 const providerForceNew = ["region", "userData", "availabilityZone", "availabilityZoneHints", "networkMode", "networks", "configDrive", "keyPair", "blockDevices", "schedulerHints"];
 
-const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
-const testConfig: Record<string, string> = {
-    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
-    "openstack:region": "SJC3",
-    "holodeck:appRepo": "https://git.example.com/org/holodeck-hello.git",
-    "holodeck:commit": commit,
-    "holodeck:appService": "holodeck-hello --host 0.0.0.0 --port 8000",
-    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
-    "holodeck:flavor": "gp.0.2.4",
-    "holodeck:adminCidr": "203.0.113.0/24",
-    "holodeck:serverCount": "2",
-    "holodeck:appConfig": JSON.stringify({ greeting: "Hello" }),
-    "holodeck:appSecrets": JSON.stringify({ api_token: "t0ps3cret" }),
-    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
-    "holodeck:loadBalancer": "true",
-};
+// Two servers and a load balancer: every kind of port, association and rule is there.
+const testConfig = { ...programTestConfig, "holodeck:serverCount": "2", "holodeck:loadBalancer": "true" };
 
 const types = {
     instance: "openstack:compute/instance:Instance",

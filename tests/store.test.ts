@@ -6,36 +6,15 @@ import { createHash } from "node:crypto";
 import { promotedObjectName, releaseId } from "../components/artifact";
 import { copyScript, downloadUrlExpiry, signTempUrl } from "../components/artifactStore";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { commitA, prodConfig as programProdConfig, testConfig as programTestConfig } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;
 
 const day = 86400;
-const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
-const testConfig: Record<string, string> = {
-    "openstack:authUrl": "https://keystone.api.sjc3.rackspacecloud.com/v3",
-    "openstack:region": "SJC3",
-    "holodeck:appRepo": "https://git.example.com/org/holodeck-hello.git",
-    "holodeck:commit": commit,
-    "holodeck:appService": "holodeck-hello --host 0.0.0.0 --port 8000",
-    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
-    "holodeck:flavor": "gp.0.2.4",
-    "holodeck:adminCidr": "203.0.113.0/24",
-    "holodeck:serverCount": "1",
-    "holodeck:appConfig": JSON.stringify({ greeting: "Hello from test" }),
-    "holodeck:appSecrets": JSON.stringify({ api_token: "1234" }),
-    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
-};
-const prodConfig: Record<string, string> = {
-    "openstack:authUrl": "https://keystone.api.dfw3.rackspacecloud.com/v3",
-    "holodeck:artifactSource": "promote",
-    "holodeck:promoteFrom": "acme/holodeck/test",
-    "holodeck:imageId": "5f3c1a52-9d0e-4c1b-8a55-0a8f1e2b3c4d",
-    "holodeck:flavor": "gp.0.4.8",
-    "holodeck:adminCidr": "203.0.113.0/24",
-    "holodeck:serverCount": "1",
-    "holodeck:appConfig": JSON.stringify({ greeting: "Hello from prod" }),
-    "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
-};
+const commit = commitA;
+// One server; an app secret of four digits, which the release id must not reveal.
+const testConfig = { ...programTestConfig, "holodeck:serverCount": "1", "holodeck:appSecrets": JSON.stringify({ api_token: "1234" }) };
+const prodConfig = { ...programProdConfig, "holodeck:serverCount": "1", "holodeck:loadBalancer": "false" };
 const testStackUrl = `https://swift.test.example/v1/AUTH_test/artifacts-c0ffee/holodeck-hello_1.0.0+git20260102.3f78685_amd64.deb?temp_url_sig=${"5e".repeat(32)}&temp_url_expires=1900000000`;
 const verified = {
     artifact: {
