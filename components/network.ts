@@ -136,7 +136,8 @@ export class Network extends pulumi.ComponentResource {
             const subnet = new openstack.networking.Subnet(`${name}-subnet`, {
                 networkId: network.id,
                 cidr: args.networkCidr,
-                ipVersion: args.networkCidr.includes(":") ? 6 : 4,
+                // IPv4 only: config.ts refuses IPv6 CIDRs (floating IPs and addresses are IPv4).
+                ipVersion: 4,
             }, parent);
             const external = openstack.networking.getNetworkOutput({ name: args.externalNetwork, external: true }, parent);
             const router = new openstack.networking.Router(`${name}-router`, { externalNetworkId: external.id }, parent);
@@ -156,9 +157,7 @@ export class Network extends pulumi.ComponentResource {
         const groups = { admin: this.adminGroup, saltMaster: this.saltMasterGroup, appServers: this.appServersGroup };
 
         for (const rule of ingressRules(args, this.subnetCidr)) {
-            const source = "group" in rule.from
-                ? { remoteGroupId: groups[rule.from.group].id, ethertype: "IPv4" }
-                : { remoteIpPrefix: rule.from.cidr, ethertype: rule.from.cidr.includes(":") ? "IPv6" : "IPv4" };
+            const source = "group" in rule.from ? { remoteGroupId: groups[rule.from.group].id } : { remoteIpPrefix: rule.from.cidr };
             new openstack.networking.SecGroupRule(`${name}-${rule.key}`, {
                 securityGroupId: groups[rule.group].id,
                 direction: "ingress",
@@ -166,6 +165,7 @@ export class Network extends pulumi.ComponentResource {
                 portRangeMin: rule.ports[0],
                 portRangeMax: rule.ports[1],
                 description: rule.description,
+                ethertype: "IPv4",
                 ...source,
             }, {
                 ...parent,
