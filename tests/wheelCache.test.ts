@@ -51,7 +51,7 @@ function writeStampSdist(dir: string, buildLog: string, greeting: string): void 
  * Its build backend is setuptools', through an in-tree module that appends the prefix of the
  * environment it runs in to `backendLog` whenever a build loads it.
  */
-function writeApp(dir: string, revision: number, backendLog: string): void {
+function writeApp(dir: string, revision: number, backendLog: string, dependencies = ["stamp==1.0"]): void {
     writeFiles(dir, {
         "_build/logging_backend.py": [
             "import sys",
@@ -68,7 +68,7 @@ function writeApp(dir: string, revision: number, backendLog: string): void {
             "[project]",
             'name = "holodeck-cached"',
             'version = "1.0.0"',
-            'dependencies = ["stamp==1.0"]',
+            `dependencies = ${JSON.stringify(dependencies)}`,
             "[tool.setuptools]",
             'package-dir = {"" = "src"}',
             'packages = ["holodeck_cached"]',
@@ -188,6 +188,33 @@ describe("holodeck-build --wheel-cache", function () {
         assert.equal(builds(buildLog), before + 1, "the changed sdist is built, not taken from the cache");
         assert.equal(installedFile(deb, "stamp/__init__.py"), 'GREETING = "changed"\n');
         writeStampSdist(wheelhouse, buildLog, "hello");
+    });
+
+    it("keeps the resolution of the dependencies for a new commit, and resolves again when they change", () => {
+        const cache = path.join(scratch, "cache-resolved");
+        const resolutions = () => fs.readdirSync(cache).flatMap((key) => fs.readdirSync(path.join(cache, key))
+            .filter((entry) => entry.startsWith("resolved-")).map((entry) => path.join(cache, key, entry)));
+        build("resolve-prime", repoA, commitA, ["--wheel-cache", cache]);
+        assert.equal(resolutions().length, 1);
+        assert.deepEqual(fs.readdirSync(resolutions()[0]), ["stamp-1.0-py3-none-any.whl"], "the dependencies, not the app");
+
+        // Without pip's own cache of built wheels, only a kept resolution spares building stamp again.
+        for (const key of fs.readdirSync(cache)) fs.rmSync(path.join(cache, key, "wheels"), { recursive: true, force: true });
+        const before = builds(buildLog);
+        const warm = build("resolve-warm", repoB, commitB, ["--wheel-cache", cache]);
+        assert.equal(builds(buildLog), before, "the warm build takes stamp from the kept resolution");
+        assert.equal(installedFile(warm, "stamp/__init__.py"), 'GREETING = "hello"\n');
+        assert.equal(resolutions().length, 1);
+
+        // A commit that drops the dependency is resolved again: its venv has no stamp.
+        const appC = path.join(scratch, "app-c");
+        writeApp(appC, 3, backendLog, []);
+        const repoC = path.join(scratch, "repo-c");
+        const commitC = commitDirectory(appC, repoC, "2026-03-04T05:06:07Z");
+        const dropped = build("resolve-dropped", repoC, commitC, ["--wheel-cache", cache]);
+        assert.equal(installedFile(dropped, "holodeck_cached/__init__.py"), "REVISION = 3\n");
+        assert.throws(() => installedFile(dropped, "stamp/__init__.py"), /ENOENT/);
+        assert.equal(resolutions().length, 2);
     });
 
     it("refuses a --wheel-cache that is not a directory, before fetching anything", () => {
