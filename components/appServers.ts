@@ -100,7 +100,7 @@ export function minionKeyCreateScript(minion: string, publicKeyPem: string, opti
 
 /**
  * Forgets a minion the Salt way, on the master `masterServerId` only: `salt-key -d` removes its key
- * and its data cache (/var/cache/salt/master/minions/<id>: compiled pillar, secrets included),
+ * and its data cache (in 3008 the grains and pillar banks under /var/cache/salt/master, secrets included),
  * which removing the key file would leave.
  */
 export function minionKeyDeleteScript(minion: string, masterServerId: string, options: MasterScriptOptions = {}): string {

@@ -4,8 +4,13 @@
 // options that decide replacement. The tests
 // and the offline plan use it. It is not a `pulumi preview`: no engine, no state, no provider.
 import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parseSpec } from "../checker/spec";
+import type { SshHostKey } from "./cloudInit";
 
 /** The SDK's marker of a secret value inside serialized properties. */
 const secretSig = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" };
@@ -58,7 +63,7 @@ export function reveal(value: unknown, redact = false): unknown {
 
 /** Same name, same key: Pulumi keeps generated keys in its state across updates. */
 const keys = new Map<string, { privateKeyPem: string; publicKeyPem: string }>();
-const sshKeys = new Map<string, { privateKeyOpenssh: string; publicKeyOpenssh: string }>();
+const sshKeys = new Map<string, SshHostKey>();
 function rsaKey(name: string) {
     let key = keys.get(name);
     if (!key) {
@@ -72,29 +77,23 @@ function rsaKey(name: string) {
     return key;
 }
 
-/** An ED25519 key in OpenSSH's formats, as @pulumi/tls gives one; same name, same key. */
-function ed25519Key(name: string) {
+/** A new ED25519 key in OpenSSH's formats (what @pulumi/tls gives), made by OpenSSH's own ssh-keygen. */
+export function sshKeygenEd25519(): SshHostKey {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-ssh-key-"));
+    try {
+        const file = path.join(dir, "key");
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file]);
+        return { privateKeyOpenssh: fs.readFileSync(file, "utf8"), publicKeyOpenssh: fs.readFileSync(`${file}.pub`, "utf8") };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Same name, same key, as for RSA keys. */
+function ed25519Key(name: string): SshHostKey {
     let key = sshKeys.get(name);
     if (!key) {
-        const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
-        const [publicKey, seed] = [Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.d!, "base64url")];
-        const field = (data: Buffer | string) => {
-            const bytes = Buffer.from(data);
-            const length = Buffer.alloc(4);
-            length.writeUInt32BE(bytes.length);
-            return Buffer.concat([length, bytes]);
-        };
-        const publicBlob = Buffer.concat([field("ssh-ed25519"), field(publicKey)]);
-        // openssh-key-v1, unencrypted: two equal check words, the key, a comment, padding 1, 2, 3...
-        const check = Buffer.alloc(8, 7);
-        let secret = Buffer.concat([check, publicBlob, field(Buffer.concat([seed, publicKey])), field("")]);
-        secret = Buffer.concat([secret, Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, index) => index + 1))]);
-        const body = Buffer.concat([Buffer.from("openssh-key-v1\0"), field("none"), field("none"), field(""), Buffer.from([0, 0, 0, 1]), field(publicBlob), field(secret)]);
-        const lines = body.toString("base64").match(/.{1,70}/g) ?? [];
-        key = {
-            privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`,
-            publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
-        };
+        key = sshKeygenEd25519();
         sshKeys.set(name, key);
     }
     return key;

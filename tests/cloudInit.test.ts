@@ -24,7 +24,7 @@ import {
 } from "../lib/cloudInit";
 import { run } from "../lib/localRelease";
 import { masterFinger, saltRelease } from "../lib/salt";
-import { sshHostKey } from "./sshHostKey";
+import { sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
 
 interface WriteFile {
     path: string;

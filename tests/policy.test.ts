@@ -11,12 +11,11 @@ import type * as grpcTypes from "@grpc/grpc-js";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { AnalyzeRequest, AnalyzeResponse, AnalyzerInfo, AnalyzerResourceOptions } from "@pulumi/pulumi/proto/analyzer_pb";
 import { renderAppServerUserData, renderBuildMinionUserData, renderSaltMasterUserData } from "../lib/cloudInit";
-import { OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { OfflineRun, RecordedResource, reveal, runOffline, sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
 import { repoRoot } from "../lib/paths";
 import { masterFinger } from "../lib/salt";
 import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
 import { admittedTcpPorts, holodeckPolicies, saltPorts, types } from "../policy/policies";
-import { sshHostKey } from "./sshHostKey";
 
 type Props = Record<string, unknown>;
 type Program = () => Promise<Record<string, unknown>>;

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderSaltMasterUserData, saltMasterDropIn, saltMasterDropInPath } from "../lib/cloudInit";
-import { sshHostKey } from "./sshHostKey";
+import { sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
 
 describe("the Salt master's unit drop-in", () => {
     it("is written by the master's user data, root-owned, 0644", () => {
