@@ -453,11 +453,12 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
     if (!/^\/\S+$/.test(python)) problem("python", `'${python}' must be the absolute path of the distribution's interpreter (e.g. /usr/bin/python3)`);
 
     const service = text("appService");
+    // The unit's ExecStart= line: what systemd would refuse or rewrite is refused here, not on the servers.
+    const systemdProblem = service && serviceCommandProblem(service);
     if (service && !/^[A-Za-z0-9_.+-]+( [^\n]*)?$/.test(service)) {
         problem("appService", `'${service}' must start with the name of a console script of the app (e.g. 'myapp --port 8000') and fit on one line`);
-    } else if (service && serviceCommandProblem(service)) {
-        // The unit's ExecStart= line: what systemd would refuse or rewrite is refused here, not on the servers.
-        problem("appService", `'${service}' ${serviceCommandProblem(service)}`);
+    } else if (systemdProblem) {
+        problem("appService", `'${service}' ${systemdProblem}`);
     }
 
     // The index URL may hold credentials: a secret from here on, and never shown with them.
