@@ -148,7 +148,8 @@ export interface HolodeckConfig {
 /** Raw values as stack configuration holds them: strings, or JSON for arrays. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
-export class ConfigError extends Error {
+/** Every problem of a stack's configuration; a RunError, so a real CLI prints it without a stack trace. */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly string[]) {
         super(`invalid stack configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
         this.name = "ConfigError";

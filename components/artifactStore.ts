@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import { createHash, createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { reportedOn } from "../lib/errors";
 import { shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
 import { objectName, promotedObjectName, Release } from "./artifact";
@@ -127,9 +128,9 @@ export class ArtifactStore extends pulumi.ComponentResource {
         this.containerName = container.name;
 
         const scope = openstack.identity.getAuthScopeOutput({ name: `${name}-scope` }, parent);
-        this.containerUrl = pulumi.all([scope.serviceCatalogs, container.name]).apply(
+        this.containerUrl = pulumi.all([scope.serviceCatalogs, container.name]).apply(reportedOn(this,
             ([catalog, containerName]) => `${objectStoreEndpoint(catalog, args.region)}/${containerName}`,
-        );
+        ));
         this.authUrl = args.authUrl;
 
         const credential = new openstack.identity.ApplicationCredential(`${name}-uploader`, {
@@ -153,10 +154,10 @@ export class ArtifactStore extends pulumi.ComponentResource {
      */
     downloadUrl(object: pulumi.Input<string>): pulumi.Output<string> {
         const expires = downloadUrlExpiry(Math.floor(Date.now() / 1000), this.ttlDays, this.renewDays);
-        return pulumi.secret(pulumi.all([this.containerUrl, object, this.tempUrlKey]).apply(([containerUrl, name, key]) => {
-            if (!objectName.test(name)) throw new pulumi.ResourceError(`'${name}' is not an object name Holodeck stores`, this);
+        return pulumi.secret(pulumi.all([this.containerUrl, object, this.tempUrlKey]).apply(reportedOn(this, ([containerUrl, name, key]) => {
+            if (!objectName.test(name)) throw new Error(`'${name}' is not an object name Holodeck stores`);
             return signTempUrl(`${containerUrl}/${name}`, key, expires);
-        }));
+        })));
     }
 
     /**

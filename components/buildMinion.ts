@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { BuildSettings, ImageSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { imageArgs, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
+import { reportedOn } from "../lib/errors";
 import { heredoc, holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
 import { PushedImage } from "./artifact";
@@ -120,7 +121,7 @@ export class BuildMinion extends pulumi.ComponentResource {
         }, { ...parent, dependsOn: [host.ready] }));
 
         if (args.build.indexUrl && args.indexUrl === undefined) {
-            throw new pulumi.ResourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this);
+            throw new pulumi.ResourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this, true);
         }
         const build = new command.remote.Command(`${name}-build`, {
             connection,
@@ -130,7 +131,7 @@ export class BuildMinion extends pulumi.ComponentResource {
                 ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential.id}\n${credential.secret}\n`)),
             triggers: [args.build.commit, ...scriptHashes.map(([, hash]) => hash)],
         }, { ...parent, dependsOn: scripts });
-        this.manifest = build.stdout.apply(parseManifest);
+        this.manifest = build.stdout.apply(reportedOn(this, parseManifest));
 
         if (args.image) {
             const settings = args.image;
@@ -147,11 +148,11 @@ export class BuildMinion extends pulumi.ComponentResource {
                 // A new .deb, Dockerfile, script or repository makes a new image; the old one stays in the registry.
                 triggers: [recipe.image, recipe.hash, ...scriptHashes.map(([, hash]) => hash)],
             }, { ...parent, dependsOn: [build] });
-            this.image = pushed.stdout.apply((stdout) => {
+            this.image = pushed.stdout.apply(reportedOn(this, (stdout) => {
                 const { image, digest, repoDigest } = parseBuiltImage(stdout);
                 if (!digest || !repoDigest) throw new Error(`holodeck-image pushed ${image} but printed no digest`);
                 return { image, digest, repoDigest };
-            });
+            }));
         }
 
         this.registerOutputs({ manifest: this.manifest, publicAddress: this.publicAddress, image: this.image });

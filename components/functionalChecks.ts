@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundleChecker } from "../checker/bundle";
 import { RunReport } from "../checker/run";
+import { reportedOn } from "../lib/errors";
 import { heredoc, shellQuote } from "../lib/holoMaker";
 import { repoRoot } from "../lib/paths";
 
@@ -140,7 +141,7 @@ export class FunctionalChecks extends pulumi.ComponentResource {
             create: script,
             triggers: [this.args.releaseId, createHash("sha256").update(this.args.spec).digest("hex"), this.runnerHash],
         }, { parent: this, dependsOn: [this.runner, ...after] });
-        this.reports.push(run.stdout.apply(parseReport));
+        this.reports.push(run.stdout.apply(reportedOn(this, parseReport)));
         return run;
     }
 

@@ -33,6 +33,8 @@ function problemsOf(raw: RawConfig): readonly string[] {
         parseConfig(raw);
     } catch (error) {
         assert.ok(error instanceof ConfigError, String(error));
+        // A RunError, so a real CLI prints the problems without a stack trace.
+        assert.ok(pulumi.RunError.isInstance(error));
         return error.problems;
     }
     assert.fail("parseConfig accepted the configuration");
