@@ -9,17 +9,9 @@ import { minionKeyDeleteScript, pillarDeleteScript } from "../components/appServ
 import { runnerFile } from "../components/functionalChecks";
 import { shellQuote } from "../lib/holoMaker";
 import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
-import { adminCidr, commitA, commitB, prodConfig, testConfig } from "./programConfig";
+import { adminCidr, commitA, commitB, prodConfig, testConfig, verifiedArtifact } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;
-
-const verifiedArtifact = {
-    artifact: {
-        commit: commitA, version: "1.0.0+git20260102.3f78685", projectVersion: "1.0.0", packageName: "holodeck-hello",
-        sha256: "ab".repeat(32), url: "https://swift.example/v1/AUTH_x/c/a.deb?sig",
-    },
-    verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-11-25T10:00:00Z" },
-};
 
 // The master's server id under mocks (the stand-in cloud's ids are `${name}-id`).
 const masterServerId = "salt-master-host-server-id";

@@ -30,3 +30,12 @@ export const prodConfig: Readonly<Record<string, string>> = {
     "holodeck:appConfig": JSON.stringify({ greeting: "Hello from prod" }),
     "holodeck:checkFile": "examples/hello/holodeck-checks.yaml",
 };
+
+/** What a test stack that verified commitA's artifact exports. */
+export const verifiedArtifact = {
+    artifact: {
+        commit: commitA, version: "1.0.0+git20260102.3f78685", projectVersion: "1.0.0", packageName: "holodeck-hello",
+        sha256: "ab".repeat(32), url: "https://swift.example/v1/AUTH_x/c/a.deb?sig",
+    },
+    verification: { sha256: "ab".repeat(32), commit: commitA, passed: true, checks: 9, failures: 0, at: "2026-11-25T10:00:00Z" },
+};

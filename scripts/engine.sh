@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds the Pulumi engine from Go modules, or finds it already built: the `pulumi` CLI, the
+# Node.js language host and the resource plugins the program loads, each at the version that
+# node_modules' SDK packages request. Output goes to a cache directory keyed by those versions and
+# by engine/ (HOLODECK_ENGINE_DIR overrides it): bin/ (put it first on PATH) and home/ (the
+# PULUMI_HOME whose plugins/ holds the resource plugins under their exact versions). Progress goes
+# to stderr; the last line on stdout is the bin directory.
+#
+# A plugin whose Go module the proxy refuses is reported and skipped (it is listed in
+# <dir>/unavailable); any other failure stops the script with what to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'engine: %s\n' "$*" >&2; }
+fail() { say "error: $*"; exit 1; }
+
+[[ -f node_modules/@pulumi/pulumi/package.json ]] || fail "no node_modules/@pulumi/pulumi: run npm ci (or scripts/setup.sh) first"
+command -v go >/dev/null || fail "no go on PATH: the engine is built with Go 1.25 or later"
+
+# The versions node_modules asks for: the SDK's (the CLI and language host are built to match it)
+# and each resource plugin's, as the language host reports them to the engine.
+sdk_version=$(node -p 'require("./node_modules/@pulumi/pulumi/package.json").version')
+plugin_version() { node -p "require('./node_modules/@pulumi/$1/package.json').pulumi.version.replace(/^v/, '')"; }
+declare -A wanted=(
+  [command]=$(plugin_version command)
+  [random]=$(plugin_version random)
+  [tls]=$(plugin_version tls)
+  [openstack]=$(plugin_version openstack)
+  [docker]=$(plugin_version docker)
+)
+go_version=$(go env GOVERSION)
+
+key=$({
+  echo "sdk $sdk_version $go_version"
+  for name in "${!wanted[@]}"; do echo "$name ${wanted[$name]}"; done | sort
+  git ls-files engine scripts/engine.sh | xargs sha256sum
+} | sha256sum | cut -c1-12)
+dir=${HOLODECK_ENGINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/holodeck/engine-$key}
+mkdir -p "$dir/bin" "$dir/home" "$dir/plugins" "$dir/logs"
+: >"$dir/unavailable"
+
+export GOFLAGS="-mod=readonly ${GOFLAGS:-}" CGO_ENABLED=0
+
+# Runs a build step unless its output exists, timing it; on failure shows the log's last lines.
+built=0
+step() {
+  local what=$1 output=$2
+  shift 2
+  if [[ -x $output ]]; then return 0; fi
+  local log="$dir/logs/$what.log" started=$SECONDS
+  say "building $what ..."
+  if ! "$@" >"$log" 2>&1; then
+    tail -n 15 "$log" >&2
+    if grep -qE '403 Forbidden|not available' "$log"; then
+      return 3
+    fi
+    fail "building $what failed (full log: $log); fix what the log names, or remove $dir and run again"
+  fi
+  say "built $what in $((SECONDS - started)) s ($(du -h "$output" | cut -f1))"
+  built=$((built + 1))
+}
+
+# A refused module is not a build error: note it (the program's previews need it) and go on.
+unavailable() {
+  local name=$1 module=$2
+  say "unavailable: $name ${wanted[$name]}: the Go module proxy refuses $module (403); previews of programs that use @pulumi/$name cannot run with this engine"
+  echo "$name ${wanted[$name]} $module" >>"$dir/unavailable"
+}
+
+# Installs a built plugin under the exact version the SDK asks for, so the engine loads it
+# without a version mismatch warning.
+install_plugin() {
+  local name=$1 binary=$2 version=${wanted[$1]}
+  if [[ -x "$dir/home/plugins/resource-$name-v$version/pulumi-resource-$name" ]]; then return 0; fi
+  PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true "$dir/bin/pulumi" plugin install resource "$name" "$version" -f "$binary" >&2
+}
+
+ldflag() { printf -- '-X %s=v%s' "$1" "$2"; }
+
+cli_pin=$(cd engine/cli && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
+[[ $cli_pin == "v$sdk_version" ]] ||
+  fail "engine/cli/go.mod pins pulumi $cli_pin but node_modules has @pulumi/pulumi $sdk_version: set both to one version (go get github.com/pulumi/pulumi/pkg/v3@v$sdk_version github.com/pulumi/pulumi/sdk/v3@v$sdk_version)"
+version_flag=$(ldflag github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$sdk_version")
+
+refused_cli() { fail "the Go module proxy refused a module that engine/cli/go.mod names (above): the CLI cannot be built until it is served"; }
+build_in_cli_module() { (cd engine/cli && go build -trimpath -ldflags "$version_flag" -o "$1" "$2"); }
+step "pulumi $sdk_version" "$dir/bin/pulumi" \
+  build_in_cli_module "$dir/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi || refused_cli
+step "pulumi-language-nodejs $sdk_version (Holodeck's own host)" "$dir/bin/pulumi-language-nodejs" \
+  build_in_cli_module "$dir/bin/pulumi-language-nodejs" ./language-nodejs || refused_cli
+
+if step "pulumi-resource-openstack ${wanted[openstack]}" "$dir/plugins/pulumi-resource-openstack" \
+  bash engine/openstack/build.sh "${wanted[openstack]}" "$dir/plugins"; then
+  install_plugin openstack "$dir/plugins/pulumi-resource-openstack"
+else
+  unavailable openstack "the modules engine/openstack/go.mod names"
+fi
+
+# Upstream's own provider modules: the proxy here refuses them (checked 2026-12-01). Asked again
+# once a day, since a refused version may be served another day.
+# pulumi-command's provider module is untagged: this pseudo-version is the commit of its v1.2.1.
+declare -A modules=(
+  [command]="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c"
+  [random]="github.com/pulumi/pulumi-random/provider/v4@v${wanted[random]}"
+  [tls]="github.com/pulumi/pulumi-tls/provider/v5@v${wanted[tls]}"
+  [docker]="github.com/pulumi/pulumi-docker/provider/v5@v${wanted[docker]}"
+)
+for name in command random tls docker; do
+  if [[ -x "$dir/home/plugins/resource-$name-v${wanted[$name]}/pulumi-resource-$name" ]]; then continue; fi
+  refusal="$dir/logs/$name.refused"
+  if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then
+    unavailable "$name" "${modules[$name]}"
+    continue
+  fi
+  if go mod download -json "${modules[$name]}" >"$refusal" 2>&1; then
+    rm -f "$refusal"
+    say "warning: the proxy now serves ${modules[$name]}, but scripts/engine.sh has no build step for $name yet"
+    echo "$name ${wanted[$name]} ${modules[$name]} (served, not built)" >>"$dir/unavailable"
+    continue
+  fi
+  if ! grep -q '403 Forbidden' "$refusal"; then
+    say "could not ask the Go module proxy for ${modules[$name]}: $(tail -n 1 "$refusal")"
+    rm -f "$refusal"
+  fi
+  unavailable "$name" "${modules[$name]}"
+done
+
+if ((built == 0)); then say "up to date: $dir ($(du -sh "$dir" | cut -f1))"; else say "done: $dir ($(du -sh "$dir" | cut -f1))"; fi
+echo "$dir/bin"

@@ -1,0 +1,92 @@
+// The program under the real Pulumi engine (scripts/engine.sh): what mocks cannot show. The CLI
+// runs the program through Holodeck's own Node.js language host, offline, on a file backend.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { repoRoot } from "../lib/paths";
+import { runOffline } from "../lib/offlineRun";
+import { commitA, commitB, prodConfig, verifiedArtifact } from "./programConfig";
+import { Workspace } from "./realEngine";
+
+const promotionSource = path.join(repoRoot, "tests", "fixtures", "promotion-source");
+
+/** The steps a `pulumi preview --json` reports, as "op type::name", the stack itself left out. */
+function steps(previewJson: string): string[] {
+    const preview = JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] };
+    return (preview.steps ?? [])
+        .map((step) => `${step.op} ${step.urn.split("::").slice(2).join("::")}`)
+        .filter((step) => !step.includes("pulumi:pulumi:Stack"));
+}
+
+/** The error the program fails with under the SDK's mocks, for the same configuration. */
+async function mockFailure(stack: string, config: Record<string, string>, cloud = {}): Promise<string> {
+    try {
+        const program = (await import("../index")).default;
+        await runOffline(program, { project: "holodeck", stack, config, cloud });
+    } catch (error) {
+        return (error as Error).message;
+    }
+    assert.fail("the program ran under mocks without the error");
+}
+
+/** Asserts a failed CLI run shows `message` as Pulumi's error, with no stack trace and no unhandled exception. */
+function assertCleanError(run: { status: number | null; stdout: string; stderr: string }, message: string): void {
+    const output = `${run.stdout}${run.stderr}`;
+    assert.notEqual(run.status, 0, output);
+    for (const line of message.split("\n")) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
+    assert.doesNotMatch(output, /unhandled exception|^\s+at .+:\d+:\d+\)?$/m, output);
+}
+
+describe("the program under the real engine", function () {
+    this.timeout(600_000);
+    let workspace: Workspace;
+    before(() => (workspace = new Workspace()));
+    after(() => workspace.remove());
+
+    it("fails a preview with a config error before any resource, with the mocks' message and no stack trace", async () => {
+        // The shipped test stack as it is: its commit is a placeholder the program refuses.
+        const shipped = (parse(fs.readFileSync(path.join(repoRoot, "Pulumi.test.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+        const asStrings = Object.fromEntries(Object.entries(shipped).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+        const expected = await mockFailure("test", asStrings);
+        assert.match(expected, /^invalid stack configuration:\n {2}- holodeck:commit/);
+        const project = await workspace.project("config-error", repoRoot, { test: shipped });
+        const preview = await workspace.pulumi(project, "preview", "-s", "test", "--json");
+        assertCleanError(preview, expected);
+        assert.deepEqual(steps(preview.stdout), [], "no resource before the config error");
+    });
+
+    describe("prod's promotion through a real StackReference", () => {
+        let source: string;
+        let prod: string;
+        const promoteFrom = "organization/holodeck/test";
+        before(async () => {
+            source = await workspace.project("promotion-source", promotionSource, { test: { "source:outputs": {} } });
+            prod = await workspace.project("prod", repoRoot, { prod: { ...prodConfig, "holodeck:promoteFrom": promoteFrom } });
+        });
+
+        const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
+            ["an unverified artifact", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false, failures: 3 } }, {},
+                /refusing to promote artifact (ab){32} \(commit 3f7868\w+\): stack organization\/holodeck\/test has not verified it \(it reports passed=false/],
+            ["an artifact verified under another sha256", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, sha256: "cd".repeat(32) } }, {},
+                /has not verified it \(it reports passed=true, sha256=(cd){32}/],
+            ["a commit other than the pinned one", verifiedArtifact, { "holodeck:commit": commitB },
+                new RegExp(`stack organization/holodeck/test verified commit ${commitA}, but holodeck:commit pins ${commitB}`)],
+            ["a stack that exports no artifact", {}, {}, /stack organization\/holodeck\/test exports no artifact to promote/],
+        ];
+        for (const [what, exported, pin, message] of refusals) {
+            it(`refuses ${what} before any resource, as the mocks do, naming the reason`, async () => {
+                workspace.configure(source, "test", { "source:outputs": exported });
+                await workspace.pulumiOk(source, "up", "--yes", "--skip-preview", "-s", "test");
+                const config = { ...prodConfig, "holodeck:promoteFrom": promoteFrom, ...pin };
+                workspace.configure(prod, "prod", config);
+
+                const expected = await mockFailure("prod", config, { stackOutputs: { [promoteFrom]: exported } });
+                assert.match(expected, message);
+                const preview = await workspace.pulumi(prod, "preview", "-s", "prod", "--json");
+                assertCleanError(preview, expected);
+                assert.deepEqual(steps(preview.stdout), [], "no resource before the refusal");
+            });
+        }
+    });
+});

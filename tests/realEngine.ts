@@ -1,0 +1,93 @@
+// The real Pulumi engine for tests: the CLI, language host and plugins scripts/engine.sh builds
+// (cached outside the checkout), run offline on a file backend of the test's own.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { Finished, runAsync } from "../lib/localRelease";
+import { repoRoot } from "../lib/paths";
+
+let bin: string | undefined;
+
+/** The engine's bin directory, built first if need be (minutes, once per machine). */
+export function engineBin(): string {
+    if (!bin) {
+        const built = spawnSync("bash", [path.join(repoRoot, "scripts", "engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+        if (built.status !== 0) throw new Error(`scripts/engine.sh failed (${built.status ?? built.signal})`);
+        bin = built.stdout.trim().split("\n").pop()!;
+    }
+    return bin;
+}
+
+/** Plugins the engine could not build here (scripts/engine.sh lists them with the reason). */
+export function unavailablePlugins(): string[] {
+    const list = path.join(path.dirname(engineBin()), "unavailable");
+    return fs.readFileSync(list, "utf8").split("\n").filter(Boolean).map((line) => line.split(" ")[0]);
+}
+
+/** A scratch directory with a file backend and a passphrase, where projects run the real CLI. */
+export class Workspace {
+    readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-engine-"));
+    private readonly env: NodeJS.ProcessEnv;
+
+    constructor() {
+        const engine = engineBin();
+        const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PULUMI_")));
+        fs.mkdirSync(path.join(this.root, "state"));
+        this.env = {
+            ...inherited,
+            PATH: `${engine}:${process.env.PATH}`,
+            PULUMI_HOME: path.join(path.dirname(engine), "home"),
+            PULUMI_BACKEND_URL: `file://${path.join(this.root, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "holodeck tests",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+    }
+
+    /** Runs `pulumi ARGS` in `project`, whatever its exit status. */
+    pulumi(project: string, ...args: string[]): Promise<Finished> {
+        return runAsync("pulumi", ["--non-interactive", "--color=never", ...args], { cwd: project, env: this.env });
+    }
+
+    /** Like pulumi(), but throws with the CLI's output unless it succeeds. */
+    async pulumiOk(project: string, ...args: string[]): Promise<string> {
+        const done = await this.pulumi(project, ...args);
+        if (done.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${done.status}:\n${done.stdout}${done.stderr}`);
+        return done.stdout;
+    }
+
+    /**
+     * A project directory `name` that runs the program in `source` (a directory with index.ts and
+     * Pulumi.yaml) with the repository's node_modules, and a stack of it per entry of `stacks`
+     * (its config), created in the backend.
+     */
+    async project(name: string, source: string, stacks: Readonly<Record<string, Readonly<Record<string, unknown>>>>): Promise<string> {
+        const dir = path.join(this.root, name);
+        fs.mkdirSync(dir);
+        fs.copyFileSync(path.join(source, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        // Links, not copies: node resolves the program's imports from its real path in the checkout.
+        for (const entry of ["index.ts", "package.json", "tsconfig.json"]) {
+            const file = fs.existsSync(path.join(source, entry)) ? path.join(source, entry) : path.join(repoRoot, entry);
+            fs.symlinkSync(file, path.join(dir, entry));
+        }
+        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+        for (const [stack, config] of Object.entries(stacks)) {
+            fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
+            await this.pulumiOk(dir, "stack", "init", stack);
+        }
+        return dir;
+    }
+
+    /** Replaces a stack's configuration (the file the CLI reads for it). */
+    configure(project: string, stack: string, config: Readonly<Record<string, unknown>>): void {
+        const file = path.join(project, `Pulumi.${stack}.yaml`);
+        const salt = /^encryptionsalt: .*$/m.exec(fs.readFileSync(file, "utf8"))?.[0];
+        fs.writeFileSync(file, `${salt ? `${salt}\n` : ""}${stringify({ config })}`);
+    }
+
+    remove(): void {
+        fs.rmSync(this.root, { recursive: true, force: true });
+    }
+}
