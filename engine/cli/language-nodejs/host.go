@@ -306,12 +306,12 @@ func findModule(dir, module string) (string, error) {
 			return p, nil
 		}
 		if filepath.Dir(d) == d {
-			what := module
-			if what == "" {
-				what = "node_modules"
+			where := "node_modules of " + abs
+			if module == "" {
+				module, where = "node_modules", abs
 			}
-			return "", fmt.Errorf("%s not found in node_modules of %s or its parents: "+
-				"install the project's dependencies (npm ci) first", what, abs)
+			return "", fmt.Errorf("cannot find %s in %s or its parents: "+
+				"install the project's dependencies (npm ci) first", module, where)
 		}
 	}
 }

@@ -72,7 +72,8 @@ func TestGetRequiredPackagesWithoutNodeModules(t *testing.T) {
 	_, err := (&host{}).GetRequiredPackages(context.Background(), &pulumirpc.GetRequiredPackagesRequest{
 		Info: &pulumirpc.ProgramInfo{ProgramDirectory: t.TempDir()},
 	})
-	if err == nil || !strings.Contains(err.Error(), "npm ci") {
+	if err == nil || !strings.Contains(err.Error(), "cannot find node_modules in ") ||
+		!strings.Contains(err.Error(), "(npm ci)") {
 		t.Fatalf("want an error that names npm ci, got %v", err)
 	}
 }
@@ -102,7 +103,7 @@ func TestGetProgramDependencies(t *testing.T) {
 	_, err = (&host{}).GetProgramDependencies(context.Background(), &pulumirpc.GetProgramDependenciesRequest{
 		Info: &pulumirpc.ProgramInfo{ProgramDirectory: root},
 	})
-	if err == nil || !strings.Contains(err.Error(), "left-pad/package.json not found") {
+	if err == nil || !strings.Contains(err.Error(), "cannot find left-pad/package.json in node_modules of ") {
 		t.Fatalf("want a not-installed error, got %v", err)
 	}
 }
