@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
 import { parseSpec, readSpecText, SpecError } from "./checker/spec";
 import { serviceCommandProblem, withoutCredentials } from "./lib/holoMaker";
+import { InputError } from "./lib/errors";
 import { repoRoot } from "./lib/paths";
 import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
@@ -148,8 +149,8 @@ export interface HolodeckConfig {
 /** Raw values as stack configuration holds them: strings, or JSON for arrays. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
-/** Every problem of a stack's configuration; a RunError, so a real CLI prints it without a stack trace. */
-export class ConfigError extends pulumi.RunError {
+/** Every problem of a stack's configuration, printed by a real CLI without a stack trace. */
+export class ConfigError extends InputError {
     constructor(readonly problems: readonly string[]) {
         super(`invalid stack configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
         this.name = "ConfigError";

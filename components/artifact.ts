@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHmac } from "node:crypto";
+import { InputError } from "../lib/errors";
 import { Manifest } from "../lib/holoMaker";
 
 /** What the rest of the program (and the prod stack) consumes of a release. */
@@ -54,7 +55,7 @@ export function promotedObjectName(sourceUrl: string): string {
         // Reported below, as any other URL that names no .deb.
     }
     if (!objectName.test(name) || !name.endsWith(".deb")) {
-        throw new pulumi.RunError(`the promoted release's URL does not end in a .deb file name (it ends in '${name}'): update the stack it comes from with this version of Holodeck`);
+        throw new InputError(`the promoted release's URL does not end in a .deb file name (it ends in '${name}'): update the stack it comes from with this version of Holodeck`);
     }
     return name;
 }
@@ -78,24 +79,24 @@ export interface Verification {
  */
 export function checkPromotion(fromStack: string, artifact: unknown, verification: unknown, pinnedCommit: string, wantImage = false): Release {
     const release = artifact as Partial<Release> | undefined;
-    if (!release) throw new pulumi.RunError(`stack ${fromStack} exports no artifact to promote: run \`pulumi up\` there first (or set holodeck:promoteFrom)`);
+    if (!release) throw new InputError(`stack ${fromStack} exports no artifact to promote: run \`pulumi up\` there first (or set holodeck:promoteFrom)`);
     const fields: (keyof Release)[] = ["commit", "version", "projectVersion", "sha256", "url", "packageName"];
     const missing = fields.filter((field) => typeof release[field] !== "string" || release[field] === "");
     if (missing.length > 0) {
-        throw new pulumi.RunError(`stack ${fromStack}'s artifact lacks ${missing.join(", ")}: update that stack with this version of Holodeck first`);
+        throw new InputError(`stack ${fromStack}'s artifact lacks ${missing.join(", ")}: update that stack with this version of Holodeck first`);
     }
     const verdict = verification as Partial<Verification> | undefined;
     if (!verdict || verdict.passed !== true || verdict.sha256 !== release.sha256 || !(typeof verdict.checks === "number" && verdict.checks > 0)) {
         const reported = verdict
             ? `passed=${verdict.passed}, sha256=${verdict.sha256}, ${verdict.checks ?? "no"} functional checks, ${verdict.failures ?? "no"} failed, at ${verdict.at}`
             : "no verification at all";
-        throw new pulumi.RunError(
+        throw new InputError(
             `refusing to promote artifact ${release.sha256} (commit ${release.commit}): stack ${fromStack} has not verified it (it reports ${reported}); `
             + "deploy it in the test stack (with holodeck:checkFile) and let its checks pass first",
         );
     }
     if (pinnedCommit && release.commit !== pinnedCommit) {
-        throw new pulumi.RunError(
+        throw new InputError(
             `refusing to promote: stack ${fromStack} verified commit ${release.commit}, but holodeck:commit pins ${pinnedCommit}; `
             + "deploy the pinned commit to the test stack first, or update the pin",
         );
@@ -104,7 +105,7 @@ export function checkPromotion(fromStack: string, artifact: unknown, verificatio
     const { image, ...deb } = release as Release;
     if (!wantImage) return deb;
     if (typeof image?.repoDigest !== "string" || !/@sha256:[0-9a-f]{64}$/.test(image.repoDigest) || !image.repoDigest.endsWith(`@${image.digest}`)) {
-        throw new pulumi.RunError(
+        throw new InputError(
             `refusing to promote: holodeck:artifactFormats has docker, but stack ${fromStack} exports no pushed image for artifact ${release.sha256}; `
             + "add docker to that stack's holodeck:artifactFormats (with holodeck:imageRepository) and update it, or remove docker here",
         );

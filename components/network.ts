@@ -1,5 +1,6 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { InputError } from "../lib/errors";
 
 /** Why an ingress rule exists; also the rule's resource name before rules were named by what they admit. */
 export type IngressReason = "ssh" | "salt" | "health-gate" | "load-balancer" | "app-cidr";
@@ -94,7 +95,7 @@ export interface ExistingSubnet {
 /** Looks up the subnet servers get their addresses from on an existing network. */
 export async function existingSubnet(networkId: string): Promise<ExistingSubnet> {
     const { ids } = await openstack.networking.getSubnetIdsV2({ networkId });
-    if (ids.length === 0) throw new pulumi.RunError(`network ${networkId} has no subnet: add one, or leave holodeck:networkId empty`);
+    if (ids.length === 0) throw new InputError(`network ${networkId} has no subnet: add one, or leave holodeck:networkId empty`);
     const { cidr } = await openstack.networking.getSubnet({ subnetId: ids[0] });
     return { networkId, subnetId: ids[0], cidr };
 }

@@ -1,16 +1,29 @@
-// Failures of what a component reads back (a cloud's catalog, a remote command's output) are the
-// user's to fix, not program bugs: a real CLI prints a ResourceError's message against the
-// resource with no stack trace, where a plain Error thrown in an apply shows as an unhandled exception.
+// Errors the user fixes (configuration, another stack's outputs, what a component reads back from
+// the cloud or a remote command), as a real CLI should print them: the message alone.
+//
+// They carry no stack frames. The SDK util.inspect()s every error it reports, and Node 20's inspect
+// loops on the frames that @pulumi/pulumi's source maps place at node_modules/@pulumi/<file>.ts
+// until the string outgrows memory (seen here: 25 s and 3 GB per failed preview, or a crash).
 import * as pulumi from "@pulumi/pulumi";
 
-/** `parse`, with whatever it throws reported as a ResourceError on `resource`. */
+/** A RunError: the CLI prints its message, and nothing else, against the stack. */
+export class InputError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.stack = message;
+    }
+}
+
+/** `parse`, with whatever it throws reported as a ResourceError on `resource`, its message alone. */
 export function reportedOn<T, R>(resource: pulumi.Resource, parse: (value: T) => R): (value: T) => R {
     return (value) => {
         try {
             return parse(value);
         } catch (error) {
             if (error instanceof pulumi.ResourceError) throw error;
-            throw new pulumi.ResourceError((error as Error).message, resource, true);
+            const reported = new pulumi.ResourceError((error as Error).message, resource, true);
+            reported.stack = reported.message;
+            throw reported;
         }
     };
 }

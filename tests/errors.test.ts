@@ -2,7 +2,7 @@
 // the message alone (no stack trace).
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { reportedOn } from "../lib/errors";
+import { InputError, reportedOn } from "../lib/errors";
 
 describe("reportedOn", () => {
     const component = { name: "the component" } as unknown as pulumi.Resource;
@@ -14,6 +14,7 @@ describe("reportedOn", () => {
             assert.equal(error.resource, component);
             assert.equal(error.hideStack, true);
             assert.match(error.message, /JSON/);
+            assert.equal(error.stack, error.message, "no frames for the SDK's inspect to choke on");
             return true;
         });
     });
@@ -22,5 +23,14 @@ describe("reportedOn", () => {
         assert.deepEqual(reportedOn(component, (text: string) => JSON.parse(text) as unknown)("[1]"), [1]);
         const own = new pulumi.ResourceError("already reported", component, false);
         assert.throws(() => reportedOn(component, () => { throw own; })(undefined), (error) => error === own);
+    });
+});
+
+describe("InputError", () => {
+    it("is a RunError whose stack is its message alone", () => {
+        // Frames the SDK maps to node_modules/@pulumi/<file>.ts make Node 20's util.inspect loop (see lib/errors.ts).
+        const error = new InputError("holodeck:commit is a placeholder");
+        assert.ok(pulumi.RunError.isInstance(error));
+        assert.equal(error.stack, "holodeck:commit is a placeholder");
     });
 });
