@@ -24,7 +24,8 @@ function files(dir, suffix) {
     });
 }
 
-// Properties of every interface and class in a .d.ts, keyed by "namespace.Name": name -> is a list.
+// Properties of every interface and class in a .d.ts, keyed by "namespace.Name":
+// name -> { list, optional }.
 function declarations(path) {
     const source = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest);
     const found = new Map();
@@ -38,7 +39,10 @@ function declarations(path) {
             const properties = node.members
                 .filter((m) => (ts.isPropertySignature(m) || ts.isPropertyDeclaration(m)) && m.name && ts.isIdentifier(m.name))
                 .filter((m) => !(m.modifiers ?? []).some((mod) => mod.kind === ts.SyntaxKind.StaticKeyword))
-                .map((m) => [m.name.text, /\[\](\s*\|\s*undefined)?>?$/.test(m.type?.getText(source).trim() ?? "")]);
+                .map((m) => [m.name.text, {
+                    list: /\[\](\s*\|\s*undefined)?>?$/.test(m.type?.getText(source).trim() ?? ""),
+                    optional: m.questionToken !== undefined,
+                }]);
             found.set(namespace ? `${namespace}.${node.name.text}` : node.name.text, new Map(properties));
         }
         ts.forEachChild(node, (child) => visit(child, namespace));
@@ -68,7 +72,8 @@ function compare(what, token, sdk, plugin, required = []) {
     const onlySdk = [...sdk.keys()].filter((n) => !plugin.has(n));
     const onlySchema = [...plugin.keys()].filter((n) => !sdk.has(n));
     const unsettable = required.filter((n) => !sdk.has(n));
-    const shape = [...sdk.keys()].filter((n) => plugin.has(n) && plugin.get(n) !== sdk.get(n));
+    const omittable = required.filter((n) => sdk.get(n)?.optional);
+    const shape = [...sdk.keys()].filter((n) => plugin.has(n) && plugin.get(n).list !== sdk.get(n).list);
     const strictOne = strict.includes(token) || strictTypes.has(token);
     const line = (kind, names) => `${token} ${what}: ${kind}: ${names.join(", ")}`;
     const input = !what.startsWith("output");
@@ -76,6 +81,7 @@ function compare(what, token, sdk, plugin, required = []) {
     if (unknown.length) (strictOne && input ? problems : notes).push(line("SDK only", unknown));
     if (onlySdk.length > unknown.length) notes.push(line("removed upstream since v1.54.1", onlySdk.filter((n) => removed.includes(n))));
     if (unsettable.length) (strictOne ? problems : notes).push(line("required but not in the SDK", unsettable));
+    if (omittable.length) (strictOne ? problems : notes).push(line("required but optional in the SDK", omittable));
     if (shape.length) (strictOne ? problems : notes).push(line("list in one, single value in the other", shape));
     if (onlySchema.length) notes.push(line("plugin only", onlySchema));
 }
@@ -90,7 +96,7 @@ const removedUpstream = {
     "openstack:networking/subnet:Subnet": ["allocationPoolsCollection", "hostRoutes"],
 };
 
-const props = (o) => new Map(Object.entries(o ?? {}).map(([name, spec]) => [name, spec.type === "array"]));
+const props = (o) => new Map(Object.entries(o ?? {}).map(([name, spec]) => [name, { list: spec.type === "array" }]));
 const seen = new Set();
 for (const js of files(sdkDir, ".js")) {
     const text = readFileSync(js, "utf8");
@@ -125,7 +131,7 @@ for (const token of strict) {
 }
 
 const provider = declarations(join(sdkDir, "provider.d.ts")).get("ProviderArgs") ?? new Map();
-compare("provider config", "openstack", provider, props(schema.provider?.inputProperties));
+compare("provider config", "openstack", provider, props(schema.provider?.inputProperties), schema.provider?.requiredInputs ?? []);
 
 // Nested types: types/input.d.ts and types/output.d.ts declare them per module namespace, in
 // PascalCase even where the token (a function's types) starts in lower case.
@@ -139,7 +145,8 @@ for (const [file, kind] of [["input.d.ts", "input type"], ["output.d.ts", "outpu
             notes.push(`openstack:${module}/${name}:${name}: ${kind} not in the plugin`);
             continue;
         }
-        compare(kind, token, names, props(schema.types[token].properties));
+        const required = kind === "input type" ? schema.types[token].required ?? [] : [];
+        compare(kind, token, names, props(schema.types[token].properties), required);
     }
 }
 

@@ -50,6 +50,9 @@ func Info(version string, metadata []byte) tfbridge.ProviderInfo {
 		return true
 	})
 	sort.Strings(info.IgnoreMappings)
+	// The SDK makes `name` optional: the bridge fills it in from the resource's name plus a random
+	// suffix, and an explicit name makes replacements delete first.
+	info.SetAutonaming(255, "-")
 	return info
 }
 
