@@ -3,9 +3,11 @@
 // Usage: node check-sdk.mjs SCHEMA_JSON SDK_DIR [TOKEN...]
 // Prints every difference; exits 1 if a listed TOKEN (what the program uses) is missing or has an
 // input that only one side knows, or a required input the SDK cannot set.
+import console from "node:console";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
+import process from "node:process";
 
 const [schemaPath, sdkDir, ...strict] = process.argv.slice(2);
 if (!schemaPath || !sdkDir) {
@@ -13,7 +15,7 @@ if (!schemaPath || !sdkDir) {
     process.exit(2);
 }
 // The SDK's own dependency tree provides the TypeScript parser.
-const ts = createRequire(join(sdkDir, "package.json"))("typescript");
+const ts = createRequire(resolve(sdkDir, "package.json"))("typescript");
 const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
 
 function files(dir, suffix) {

@@ -27,6 +27,8 @@ import (
 const (
 	instance     = "openstack:compute/instance:Instance"
 	secGroupRule = "openstack:networking/secGroupRule:SecGroupRule"
+
+	floatingIPAssociate = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
 )
 
 // start runs the plugin, which prints its port on stdout, and returns a client for it.
@@ -166,6 +168,8 @@ var rule = map[string]any{
 	"securityGroupId": "sg-1", "description": "ssh",
 }
 
+var association = map[string]any{"floatingIp": "203.0.113.10", "portId": "port-1"}
+
 var server = map[string]any{
 	"imageName": "debian-12", "flavorName": "m1.small", "keyPair": "admin", "userData": "#cloud-config\n",
 	"securityGroups": []any{"default"},
@@ -240,12 +244,14 @@ func TestDiff(t *testing.T) {
 		{instance, "flavorName", "m1.large", false},
 		{instance, "userData", "#cloud-config\nruncmd: []\n", true},
 		{instance, "keyPair", "other", true},
+		{instance, "networks", []any{map[string]any{"port": "port-2"}}, true},
+		{instance, "availabilityZone", "nova-2", true},
+		{instance, "configDrive", true, true},
+		{instance, "securityGroups", []any{"default", "web"}, false},
+		{floatingIPAssociate, "portId", "port-2", false},
 	}
 	for _, c := range cases {
-		base := named
-		if c.typ == secGroupRule {
-			base = rule
-		}
+		base := map[string]map[string]any{instance: named, secGroupRule: rule, floatingIPAssociate: association}[c.typ]
 		reply := diff(t, ctx, client, c.typ, base, with(base, c.key, c.value))
 		if reply.Changes != pulumirpc.DiffResponse_DIFF_SOME || !slices.Contains(reply.Diffs, c.key) {
 			t.Errorf("%s %s: diff %v of %v, want a change of %s", c.typ, c.key, reply.Changes, reply.Diffs, c.key)
