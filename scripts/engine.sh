@@ -20,14 +20,12 @@ command -v go >/dev/null || fail "no go on PATH: the engine is built with Go 1.2
 # The versions node_modules asks for: the SDK's (the CLI and language host are built to match it)
 # and each resource plugin's, as the language host reports them to the engine.
 sdk_version=$(node -p 'require("./node_modules/@pulumi/pulumi/package.json").version')
-plugin_version() { node -p "require('./node_modules/@pulumi/$1/package.json').pulumi.version.replace(/^v/, '')"; }
-declare -A wanted=(
-  [command]=$(plugin_version command)
-  [random]=$(plugin_version random)
-  [tls]=$(plugin_version tls)
-  [openstack]=$(plugin_version openstack)
-  [docker]=$(plugin_version docker)
-)
+# A package without pulumi.version asks for its own version.
+plugin_version() { node -p "const p = require('./node_modules/@pulumi/$1/package.json'); (p.pulumi.version || p.version).replace(/^v/, '')"; }
+declare -A wanted
+for name in command random tls openstack docker; do
+  wanted[$name]=$(plugin_version "$name")
+done
 go_version=$(go env GOVERSION)
 
 key=$({
@@ -89,8 +87,10 @@ step "pulumi $sdk_version" "$dir/bin/pulumi" \
 step "pulumi-language-nodejs $sdk_version (Holodeck's own host)" "$dir/bin/pulumi-language-nodejs" \
   build_in_cli_module "$dir/bin/pulumi-language-nodejs" ./language-nodejs || refused_cli
 
-if step "pulumi-resource-openstack ${wanted[openstack]}" "$dir/plugins/pulumi-resource-openstack" \
-  bash engine/openstack/build.sh "${wanted[openstack]}" "$dir/plugins"; then
+# Our own bridge of the Terraform OpenStack provider (engine/openstack/README.md): upstream's
+# pulumi-openstack module is refused here.
+build_openstack() { OPENSTACK_PLUGIN_VERSION=${wanted[openstack]} bash engine/openstack/build.sh "$dir/plugins"; }
+if step "pulumi-resource-openstack ${wanted[openstack]}" "$dir/plugins/pulumi-resource-openstack" build_openstack; then
   install_plugin openstack "$dir/plugins/pulumi-resource-openstack"
 else
   unavailable openstack "the modules engine/openstack/go.mod names"
