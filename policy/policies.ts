@@ -6,7 +6,6 @@
 // the known value at `pulumi up`, before the resource is created.
 //
 // Kept apart from index.ts, which serves them: constructing a PolicyPack starts a gRPC server.
-import * as pulumi from "@pulumi/pulumi";
 import type { ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
 import { addressCount, broadestPrivatePrefix, parseIpv4Cidr } from "./cidr";
@@ -271,8 +270,17 @@ const noSecretsInCommandLines: ResourceValidationPolicy = {
     },
 };
 
-/** The policies, given how they learn the stack being deployed (the CLI tells the pack: `pulumi.getStack()`). */
-export function holodeckPolicies(stack: () => string = pulumi.getStack): ResourceValidationPolicy[] {
+/**
+ * The stack a resource is deployed to, from its URN (urn:pulumi:STACK::project::type::name). A pack
+ * the engine starts through the language host gets no PULUMI_NODEJS_STACK, so `pulumi.getStack()` is
+ * empty there, and @pulumi/policy 1.21 keeps only the tags of the stack the engine names.
+ */
+export function stackOf(urn: string): string {
+    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
+}
+
+/** The policies. */
+export function holodeckPolicies(): ResourceValidationPolicy[] {
     const prodImageById: ResourceValidationPolicy = {
         name: "prod-image-by-id",
         description: "In prod stacks, every server boots an image by its Glance ID, never by name.",
@@ -286,7 +294,7 @@ export function holodeckPolicies(stack: () => string = pulumi.getStack): Resourc
             },
         },
         validateResource: forType(types.instance, (server, args, report) => {
-            const current = stack();
+            const current = stackOf(args.urn);
             if (!(args.getConfig<{ stacks?: string[] }>().stacks ?? ["prod"]).includes(current)) return;
             const fix = "Fix: set holodeck:imageId to the image's UUID (`openstack image list`), the one the test stack verified, and no imageName.";
             if (isSet(server, "imageName")) {

@@ -5,11 +5,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
+import { refusedPort } from "../lib/localRelease";
 import { runOffline } from "../lib/offlineRun";
 import { commitA, commitB, prodConfig, verifiedArtifact } from "./programConfig";
 import { Workspace } from "./realEngine";
 
 const promotionSource = path.join(repoRoot, "tests", "fixtures", "promotion-source");
+const policyViolations = path.join(repoRoot, "tests", "fixtures", "policy-violations");
 
 /** The steps a `pulumi preview --json` reports, as "op type::name", the stack itself left out. */
 function steps(previewJson: string): string[] {
@@ -40,9 +42,10 @@ function assertCleanError(run: { status: number | null; stdout: string; stderr: 
 
 describe("the program under the real engine", function () {
     this.timeout(600_000);
+    // A backend per test: the fixture stands in for project holodeck's test stack.
     let workspace: Workspace;
-    before(() => (workspace = new Workspace()));
-    after(() => workspace.remove());
+    beforeEach(() => (workspace = new Workspace()));
+    afterEach(() => workspace.remove());
 
     it("fails a preview with a config error before any resource, with the mocks' message and no stack trace", async () => {
         // The shipped test stack as it is: its commit is a placeholder the program refuses.
@@ -60,8 +63,8 @@ describe("the program under the real engine", function () {
         let source: string;
         let prod: string;
         const promoteFrom = "organization/holodeck/test";
-        before(async () => {
-            source = await workspace.project("promotion-source", promotionSource, { test: { "source:outputs": {} } });
+        beforeEach(async () => {
+            source = await workspace.project("promotion-source", promotionSource, { test: { "source:outputs": "{}" } });
             prod = await workspace.project("prod", repoRoot, { prod: { ...prodConfig, "holodeck:promoteFrom": promoteFrom } });
         });
 
@@ -76,7 +79,8 @@ describe("the program under the real engine", function () {
         ];
         for (const [what, exported, pin, message] of refusals) {
             it(`refuses ${what} before any resource, as the mocks do, naming the reason`, async () => {
-                workspace.configure(source, "test", { "source:outputs": exported });
+                // JSON text: YAML would turn the dates in it into timestamps.
+                workspace.configure(source, "test", { "source:outputs": JSON.stringify(exported) });
                 await workspace.pulumiOk(source, "up", "--yes", "--skip-preview", "-s", "test");
                 const config = { ...prodConfig, "holodeck:promoteFrom": promoteFrom, ...pin };
                 workspace.configure(prod, "prod", config);
@@ -87,6 +91,32 @@ describe("the program under the real engine", function () {
                 assertCleanError(preview, expected);
                 assert.deepEqual(steps(preview.stdout), [], "no resource before the refusal");
             });
+        }
+    });
+
+    it("loads the policy pack, which rejects each kind of violation of a program, each once", async () => {
+        // The OpenStack provider authenticates only when it first calls the cloud: a preview of
+        // resources alone never does, so the auth URL is a port that refuses connections.
+        const keystone = await refusedPort();
+        try {
+            const config = { "openstack:authUrl": `http://127.0.0.1:${keystone.port}/v3`, "openstack:region": "RegionOne" };
+            const project = await workspace.project("policy-violations", policyViolations, { prod: config });
+            const preview = await workspace.pulumi(project, "preview", "-s", "prod", "--policy-pack", path.join(repoRoot, "policy"));
+            const output = `${preview.stdout}${preview.stderr}`;
+            assert.notEqual(preview.status, 0, output);
+            const reported = [...output.matchAll(/^\s+- \[mandatory\]\s+(\S+)\s+\(\S+: (\S+)\)$/gm)].map(([, policy, resource]) => `${policy} ${resource}`);
+            // no-secrets-in-command-lines needs a command:remote:Command: the command plugin cannot be built here.
+            assert.deepEqual(reported.sort(), [
+                "app-server-names-release app-without-user-data",
+                "artifact-container-private world-readable",
+                "instance-has-keypair no-keypair",
+                "instances-create-before-delete delete-first",
+                "no-world-open-admin-ports ssh-from-anywhere",
+                "prod-image-by-id image-by-name",
+                "salt-ports-from-minions-group salt-from-a-cidr",
+            ], output);
+        } finally {
+            await keystone.release();
         }
     });
 });
