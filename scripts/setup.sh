@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # data), nftables, curl and iproute2 (the metadata guard, tried in a network namespace), docker.io
 # and debootstrap (the Docker image and its base), docker-registry and apache2-utils' htpasswd (a
 # registry with a login to push the image to), openssh-client's ssh-keygen (SSH host keys as OpenSSH
-# makes and reads them).
+# makes and reads them). Go is the machine's own: Debian 12's golang-go is too old for the engine.
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
   python3-wheel-whl python3-dev gcc python3-yaml dpkg-dev lintian shellcheck systemd util-linux
   cloud-init nftables curl iproute2 docker.io debootstrap docker-registry apache2-utils
@@ -38,3 +38,7 @@ fi
 
 # Real Salt for the tests, in a cached virtualenv outside the checkout (pinned and hashed).
 bash scripts/salt-venv.sh
+
+# The Pulumi engine from Go modules (the CLI, Holodeck's Node.js language host, the plugins that
+# build here), cached outside the checkout: minutes the first time, a second after.
+bash scripts/engine.sh >/dev/null

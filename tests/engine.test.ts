@@ -115,6 +115,10 @@ describe("the program under the real engine", function () {
                 "prod-image-by-id image-by-name",
                 "salt-ports-from-minions-group salt-from-a-cidr",
             ], output);
+            // The plugin is installed under the version the SDK asks for: no mismatch or PATH warning.
+            assert.doesNotMatch(output, /warning/i, output);
+            const plugins = await workspace.pulumiOk(project, "plugin", "ls");
+            assert.match(plugins, /^openstack\s+resource\s+3\.15\.2\s/m, plugins);
         } finally {
             await keystone.release();
         }

@@ -43,6 +43,8 @@ export class Workspace {
             PULUMI_CONFIG_PASSPHRASE: "holodeck tests",
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            // `npm run lint` typechecks the program; type-checking it again in every run costs ~30 s.
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
         };
     }
 
@@ -60,10 +62,12 @@ export class Workspace {
 
     /**
      * A project directory `name` that runs the program in `source` (a directory with index.ts and
-     * Pulumi.yaml) with the repository's node_modules, and a stack of it per entry of `stacks`
-     * (its config), created in the backend.
+     * Pulumi.yaml) with the repository's node_modules (unless `nodeModules` is false), and a stack
+     * of it per entry of `stacks` (its config), created in the backend.
      */
-    async project(name: string, source: string, stacks: Readonly<Record<string, Readonly<Record<string, unknown>>>>): Promise<string> {
+    async project(
+        name: string, source: string, stacks: Readonly<Record<string, Readonly<Record<string, unknown>>>>, options: { nodeModules?: boolean } = {},
+    ): Promise<string> {
         const dir = path.join(this.root, name);
         fs.mkdirSync(dir);
         fs.copyFileSync(path.join(source, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
@@ -72,7 +76,7 @@ export class Workspace {
             const file = fs.existsSync(path.join(source, entry)) ? path.join(source, entry) : path.join(repoRoot, entry);
             fs.symlinkSync(file, path.join(dir, entry));
         }
-        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+        if (options.nodeModules ?? true) fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
         for (const [stack, config] of Object.entries(stacks)) {
             fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
             await this.pulumiOk(dir, "stack", "init", stack);
