@@ -68,6 +68,18 @@ describe("the program under the real engine", function () {
             prod = await workspace.project("prod", repoRoot, { prod: { ...prodConfig, "holodeck:promoteFrom": promoteFrom } });
         });
 
+        it("accepts a verified artifact: the preview goes on to the program's resources", async () => {
+            workspace.configure(source, "test", { "source:outputs": JSON.stringify(verifiedArtifact) });
+            await workspace.pulumiOk(source, "up", "--yes", "--skip-preview", "-s", "test");
+            const preview = await workspace.pulumi(prod, "preview", "-s", "prod");
+            const output = `${preview.stdout}${preview.stderr}`;
+            assert.doesNotMatch(output, /refusing to promote|exports no artifact|invalid stack configuration/, output);
+            // Past the promotion, the program registers its resources: until the tls, random and
+            // command plugins can be built here, the preview stops at whichever of those the engine
+            // loads first; when they can, this becomes the whole preview of prod.
+            assert.match(output, /no resource plugin 'pulumi-resource-(tls|random|command)' found in the workspace at version v/, output);
+        });
+
         const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
             ["an unverified artifact", { ...verifiedArtifact, verification: { ...verifiedArtifact.verification, passed: false, failures: 3 } }, {},
                 /refusing to promote artifact (ab){32} \(commit 3f7868\w+\): stack organization\/holodeck\/test has not verified it \(it reports passed=false/],
