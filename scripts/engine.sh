@@ -33,8 +33,14 @@ key=$({
   for name in "${!wanted[@]}"; do echo "$name ${wanted[$name]}"; done | sort
   git ls-files engine scripts/engine.sh | xargs sha256sum
 } | sha256sum | cut -c1-12)
-dir=${HOLODECK_ENGINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/holodeck/engine-$key}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/holodeck
+dir=${HOLODECK_ENGINE_DIR:-$cache/engine-$key}
 mkdir -p "$dir/bin" "$dir/home" "$dir/plugins" "$dir/logs"
+touch "$dir"
+# Engines of other versions (~250 MB each) go once no run has used them for a week.
+if [[ -z ${HOLODECK_ENGINE_DIR:-} ]]; then
+  find "$cache" -maxdepth 1 -name 'engine-*' ! -path "$dir" -mtime +7 -exec rm -rf {} +
+fi
 : >"$dir/unavailable"
 
 export GOFLAGS="-mod=readonly ${GOFLAGS:-}" CGO_ENABLED=0
@@ -60,9 +66,7 @@ step() {
 
 # A refused module is not a build error: note it (the program's previews need it) and go on.
 unavailable() {
-  local name=$1 module=$2
-  say "unavailable: $name ${wanted[$name]}: the Go module proxy refuses $module (403); previews of programs that use @pulumi/$name cannot run with this engine"
-  echo "$name ${wanted[$name]} $module" >>"$dir/unavailable"
+  echo "$1 ${wanted[$1]} $2" >>"$dir/unavailable"
 }
 
 # Installs a built plugin under the exact version the SDK asks for, so the engine loads it
@@ -125,5 +129,8 @@ for name in command random tls docker; do
   unavailable "$name" "${modules[$name]}"
 done
 
+if [[ -s $dir/unavailable ]]; then
+  say "not built: $(cut -d' ' -f1,2 "$dir/unavailable" | paste -sd, - | sed 's/,/, /g'): the Go module proxy refuses their modules (see $dir/unavailable); previews of programs that use them cannot run with this engine"
+fi
 if ((built == 0)); then say "up to date: $dir ($(du -sh "$dir" | cut -f1))"; else say "done: $dir ($(du -sh "$dir" | cut -f1))"; fi
 echo "$dir/bin"

@@ -13,8 +13,8 @@ let bin: string | undefined;
 /** The engine's bin directory, built first if need be (minutes, once per machine). */
 export function engineBin(): string {
     if (!bin) {
-        const built = spawnSync("bash", [path.join(repoRoot, "scripts", "engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-        if (built.status !== 0) throw new Error(`scripts/engine.sh failed (${built.status ?? built.signal})`);
+        const built = spawnSync("bash", [path.join(repoRoot, "scripts", "engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        if (built.status !== 0) throw new Error(`scripts/engine.sh failed (${built.status ?? built.signal}):\n${built.stderr}`);
         bin = built.stdout.trim().split("\n").pop()!;
     }
     return bin;
