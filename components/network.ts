@@ -94,9 +94,17 @@ export interface ExistingSubnet {
 
 /** Looks up the subnet servers get their addresses from on an existing network. */
 export async function existingSubnet(networkId: string): Promise<ExistingSubnet> {
-    const { ids } = await openstack.networking.getSubnetIdsV2({ networkId });
+    // The cloud's own error (credentials, reachability) is what the user fixes: report it as such.
+    const ask = async <T>(call: () => Promise<T>): Promise<T> => {
+        try {
+            return await call();
+        } catch (error) {
+            throw new InputError(`could not read the subnets of network ${networkId} (holodeck:networkId) from the cloud: ${(error as Error).message}`);
+        }
+    };
+    const { ids } = await ask(() => openstack.networking.getSubnetIdsV2({ networkId }));
     if (ids.length === 0) throw new InputError(`network ${networkId} has no subnet: add one, or leave holodeck:networkId empty`);
-    const { cidr } = await openstack.networking.getSubnet({ subnetId: ids[0] });
+    const { cidr } = await ask(() => openstack.networking.getSubnet({ subnetId: ids[0] }));
     return { networkId, subnetId: ids[0], cidr };
 }
 

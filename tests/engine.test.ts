@@ -8,18 +8,13 @@ import { repoRoot } from "../lib/paths";
 import { refusedPort } from "../lib/localRelease";
 import { runOffline } from "../lib/offlineRun";
 import { commitA, commitB, prodConfig, verifiedArtifact } from "./programConfig";
-import { Workspace } from "./realEngine";
+import { assertReportedError, previewSteps, Workspace } from "./realEngine";
 
 const promotionSource = path.join(repoRoot, "tests", "fixtures", "promotion-source");
 const policyViolations = path.join(repoRoot, "tests", "fixtures", "policy-violations");
 
 /** The steps a `pulumi preview --json` reports, as "op type::name", the stack itself left out. */
-function steps(previewJson: string): string[] {
-    const preview = JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] };
-    return (preview.steps ?? [])
-        .map((step) => `${step.op} ${step.urn.split("::").slice(2).join("::")}`)
-        .filter((step) => !step.includes("pulumi:pulumi:Stack"));
-}
+const steps = (previewJson: string) => previewSteps(previewJson).map((step) => `${step.op} ${step.resource}`);
 
 /** The error the program fails with under the SDK's mocks, for the same configuration. */
 async function mockFailure(stack: string, config: Record<string, string>, cloud = {}): Promise<string> {
@@ -30,14 +25,6 @@ async function mockFailure(stack: string, config: Record<string, string>, cloud 
         return (error as Error).message;
     }
     assert.fail("the program ran under mocks without the error");
-}
-
-/** Asserts a failed CLI run shows `message` as Pulumi's error, with no stack trace and no unhandled exception. */
-function assertCleanError(run: { status: number | null; stdout: string; stderr: string }, message: string): void {
-    const output = `${run.stdout}${run.stderr}`;
-    assert.notEqual(run.status, 0, output);
-    for (const line of message.split("\n")) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
-    assert.doesNotMatch(output, /unhandled exception|^\s+at .+:\d+:\d+\)?$/m, output);
 }
 
 describe("the program under the real engine", function () {
@@ -55,7 +42,7 @@ describe("the program under the real engine", function () {
         assert.match(expected, /^invalid stack configuration:\n {2}- holodeck:commit/);
         const project = await workspace.project("config-error", repoRoot, { test: shipped });
         const preview = await workspace.pulumi(project, "preview", "-s", "test", "--json");
-        assertCleanError(preview, expected);
+        assertReportedError(preview, expected);
         assert.deepEqual(steps(preview.stdout), [], "no resource before the config error");
     });
 
@@ -100,7 +87,7 @@ describe("the program under the real engine", function () {
                 const expected = await mockFailure("prod", config, { stackOutputs: { [promoteFrom]: exported } });
                 assert.match(expected, message);
                 const preview = await workspace.pulumi(prod, "preview", "-s", "prod", "--json");
-                assertCleanError(preview, expected);
+                assertReportedError(preview, expected);
                 assert.deepEqual(steps(preview.stdout), [], "no resource before the refusal");
             });
         }

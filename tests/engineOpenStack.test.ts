@@ -9,7 +9,7 @@ import { repoRoot } from "../lib/paths";
 import { reveal, runOffline } from "../lib/offlineRun";
 import { Finished } from "../lib/localRelease";
 import { FakeOpenStack } from "./fakeOpenStack";
-import { Workspace } from "./realEngine";
+import { assertReportedError, previewSteps, Workspace } from "./realEngine";
 
 const fixture = path.join(repoRoot, "tests", "fixtures", "network-component");
 const policyPack = path.join(repoRoot, "policy");
@@ -29,22 +29,6 @@ const network = {
     "holodeck:appCidr": "198.51.100.0/24",
     "holodeck:loadBalancer": "true",
 };
-
-interface Step {
-    op: string;
-    /** "type::name", the type without its parents'. */
-    resource: string;
-    inputs: Record<string, unknown>;
-}
-
-/** The steps a `pulumi preview --json` reports, the stack itself left out. */
-function steps(previewJson: string): Step[] {
-    const preview = JSON.parse(previewJson) as { steps?: { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[] };
-    return (preview.steps ?? []).map((step) => {
-        const [, , qualifiedType, name] = step.urn.split("::");
-        return { op: step.op, resource: `${qualifiedType.split("$").pop()}::${name}`, inputs: step.newState?.inputs ?? {} };
-    }).filter((step) => !step.resource.startsWith("pulumi:pulumi:Stack::"));
-}
 
 /** The ingress rule that admits the load balancer's subnet. */
 function loadBalancerRule<T extends { inputs: Record<string, unknown> }>(resources: T[]): T | undefined {
@@ -107,7 +91,7 @@ describe("the Network component under the real engine and OpenStack plugin, agai
         const project = await stack("created", network);
         const run = await preview(project, "--json");
         assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
-        const found = steps(run.stdout);
+        const found = previewSteps(run.stdout);
         assert.deepEqual(found.filter((step) => step.op !== "create"), [], "only creates");
         const mocked = await underMocks(network);
         assert.deepEqual(found.map((step) => step.resource).sort(), mocked.resources.map((resource) => `${resource.type}::${resource.name}`).sort());
@@ -123,7 +107,7 @@ describe("the Network component under the real engine and OpenStack plugin, agai
         const project = await stack("existing", config);
         const run = await preview(project, "--json");
         assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
-        const found = steps(run.stdout);
+        const found = previewSteps(run.stdout);
         assert.deepEqual(found.filter((step) => step.op !== "create"), [], "only creates");
 
         // The same resources as under mocks, but for the rule named after the subnet's CIDR: the
@@ -153,12 +137,19 @@ describe("the Network component under the real engine and OpenStack plugin, agai
     it("fails the preview of a network without a subnet with the component's message alone, before any resource", async () => {
         const project = await stack("bare", { ...network, "holodeck:networkId": bareNetworkId });
         const run = await preview(project, "--json");
-        const output = `${run.stdout}${run.stderr}`;
-        assert.notEqual(run.status, 0, output);
-        assert.ok(output.includes(`network ${bareNetworkId} has no subnet: add one, or leave holodeck:networkId empty`), output);
-        assert.doesNotMatch(output, /unhandled exception|^\s+at .+:\d+:\d+\)?$/m, output);
-        assert.deepEqual(steps(run.stdout), [], "no resource before the error");
+        assertReportedError(run, `network ${bareNetworkId} has no subnet: add one, or leave holodeck:networkId empty`);
+        assert.deepEqual(previewSteps(run.stdout), [], "no resource before the error");
         assertNeutronAsked([`GET /network/v2.0/subnets?network_id=${bareNetworkId}`]);
+    });
+
+    it("reports the cloud's refusal of the credentials while reading an existing network as an error alone, before any resource", async () => {
+        const project = await stack("refused", { ...network, "holodeck:networkId": existing.networkId });
+        await workspace.pulumiOk(project, "config", "set", "--secret", "openstack:password", `not-${password}`, "-s", "test");
+        const run = await preview(project, "--json");
+        assertReportedError(run, `could not read the subnets of network ${existing.networkId} (holodeck:networkId) from the cloud: `);
+        assert.match(`${run.stdout}${run.stderr}`, /401|Unauthorized|authentication/i);
+        assert.deepEqual(previewSteps(run.stdout), [], "no resource before the error");
+        assertNeutronAsked([]);
     });
 
     it("passes the policy pack, created network or existing", async () => {

@@ -1,5 +1,6 @@
 // The real Pulumi engine for tests: the CLI, language host and plugins scripts/engine.sh builds
 // (cached outside the checkout), run offline on a file backend of the test's own.
+import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -95,3 +96,28 @@ export class Workspace {
         fs.rmSync(this.root, { recursive: true, force: true });
     }
 }
+
+/** A step of `pulumi preview --json`: its op, "type::name" and the inputs it would send. */
+export interface PreviewStep {
+    op: string;
+    resource: string;
+    inputs: Record<string, unknown>;
+}
+
+/** The steps a `pulumi preview --json` reports, the stack itself left out. */
+export function previewSteps(previewJson: string): PreviewStep[] {
+    const preview = JSON.parse(previewJson) as { steps?: { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[] };
+    return (preview.steps ?? []).map((step) => {
+        const [, , qualifiedType, name] = step.urn.split("::");
+        return { op: step.op, resource: `${qualifiedType.split("$").pop()}::${name}`, inputs: step.newState?.inputs ?? {} };
+    }).filter((step) => !step.resource.startsWith("pulumi:pulumi:Stack::"));
+}
+
+/** Asserts a failed CLI run shows `message` as Pulumi's error, with no stack trace and no unhandled exception. */
+export function assertReportedError(run: Finished, message: string): void {
+    const output = `${run.stdout}${run.stderr}`;
+    assert.notEqual(run.status, 0, output);
+    for (const line of message.split("\n")) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
+    assert.doesNotMatch(output, /unhandled exception|^\s+at .+:\d+:\d+\)?$/m, output);
+}
+
