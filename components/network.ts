@@ -1,6 +1,6 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../lib/errors";
+import { InputError, resourceError } from "../lib/errors";
 
 /** Why an ingress rule exists; also the rule's resource name before rules were named by what they admit. */
 export type IngressReason = "ssh" | "salt" | "health-gate" | "load-balancer" | "app-cidr";
@@ -148,7 +148,9 @@ export class Network extends pulumi.ComponentResource {
                 // IPv4 only: config.ts refuses IPv6 CIDRs (floating IPs and addresses are IPv4).
                 ipVersion: 4,
             }, parent);
-            const external = openstack.networking.getNetworkOutput({ name: args.externalNetwork, external: true }, parent);
+            const external = pulumi.output(openstack.networking.getNetwork({ name: args.externalNetwork, external: true }, parent).catch((error: Error) => {
+                throw resourceError(`could not find the external network '${args.externalNetwork}' (holodeck:externalNetwork) in the cloud: ${error.message}`, this);
+            }));
             const router = new openstack.networking.Router(`${name}-router`, { externalNetworkId: external.id }, parent);
             const routerInterface = new openstack.networking.RouterInterface(`${name}-router-interface`, { routerId: router.id, subnetId: subnet.id }, parent);
             // Ports, servers, floating-IP associations and the load balancer need the route out

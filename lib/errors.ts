@@ -14,6 +14,13 @@ export class InputError extends pulumi.RunError {
     }
 }
 
+/** A ResourceError on `resource` that the CLI prints as its message alone. */
+export function resourceError(message: string, resource: pulumi.Resource): pulumi.ResourceError {
+    const error = new pulumi.ResourceError(message, resource, true);
+    error.stack = message;
+    return error;
+}
+
 /** `parse`, with whatever it throws reported as a ResourceError on `resource`, its message alone. */
 export function reportedOn<T, R>(resource: pulumi.Resource, parse: (value: T) => R): (value: T) => R {
     return (value) => {
@@ -21,9 +28,7 @@ export function reportedOn<T, R>(resource: pulumi.Resource, parse: (value: T) =>
             return parse(value);
         } catch (error) {
             if (error instanceof pulumi.ResourceError) throw error;
-            const reported = new pulumi.ResourceError((error as Error).message, resource, true);
-            reported.stack = reported.message;
-            throw reported;
+            throw resourceError((error as Error).message, resource);
         }
     };
 }

@@ -152,6 +152,13 @@ describe("the Network component under the real engine and OpenStack plugin, agai
         assertNeutronAsked([]);
     });
 
+    it("reports an external network the cloud does not have as an error on the network alone", async () => {
+        const project = await stack("no-external", { ...network, "holodeck:externalNetwork": "NO-SUCH-NET" });
+        const run = await preview(project);
+        assertReportedError(run, "could not find the external network 'NO-SUCH-NET' (holodeck:externalNetwork) in the cloud: ");
+        assert.match(`${run.stdout}${run.stderr}`, /holodeck:index:Network \(net\):/);
+    });
+
     it("passes the policy pack, created network or existing", async () => {
         const project = await stack("policy", network);
         for (const networkId of [undefined, existing.networkId]) {
