@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { BuildSettings, ImageSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
 import { imageArgs, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
-import { reportedOn } from "../lib/errors";
+import { reportedOn, resourceError } from "../lib/errors";
 import { heredoc, holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
 import { PushedImage } from "./artifact";
@@ -121,7 +121,7 @@ export class BuildMinion extends pulumi.ComponentResource {
         }, { ...parent, dependsOn: [host.ready] }));
 
         if (args.build.indexUrl && args.indexUrl === undefined) {
-            throw new pulumi.ResourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this, true);
+            throw resourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this);
         }
         const build = new command.remote.Command(`${name}-build`, {
             connection,

@@ -37,6 +37,9 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/holodeck
 dir=${HOLODECK_ENGINE_DIR:-$cache/engine-$key}
 mkdir -p "$dir/bin" "$dir/home" "$dir/plugins" "$dir/logs"
 touch "$dir"
+# One build at a time per engine: the test runner's workers may all ask at once.
+exec 9>"$dir/lock"
+flock 9
 # Engines of other versions (~250 MB each) go once no run has used them for a week.
 if [[ -z ${HOLODECK_ENGINE_DIR:-} ]]; then
   find "$cache" -maxdepth 1 -name 'engine-*' ! -path "$dir" -mtime +7 -exec rm -rf {} +
@@ -51,7 +54,7 @@ step() {
   local what=$1 output=$2
   shift 2
   if [[ -x $output ]]; then return 0; fi
-  local log="$dir/logs/$what.log" started=$SECONDS
+  local log="$dir/logs/${what%% *}.log" started=$SECONDS
   say "building $what ..."
   if ! "$@" >"$log" 2>&1; then
     tail -n 15 "$log" >&2
@@ -77,12 +80,10 @@ install_plugin() {
   PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true "$dir/bin/pulumi" plugin install resource "$name" "$version" -f "$binary" >&2
 }
 
-ldflag() { printf -- '-X %s=v%s' "$1" "$2"; }
-
 cli_pin=$(cd engine/cli && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
 [[ $cli_pin == "v$sdk_version" ]] ||
   fail "engine/cli/go.mod pins pulumi $cli_pin but node_modules has @pulumi/pulumi $sdk_version: set both to one version (go get github.com/pulumi/pulumi/pkg/v3@v$sdk_version github.com/pulumi/pulumi/sdk/v3@v$sdk_version)"
-version_flag=$(ldflag github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$sdk_version")
+version_flag="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$sdk_version"
 
 refused_cli() { fail "the Go module proxy refused a module that engine/cli/go.mod names (above): the CLI cannot be built until it is served"; }
 build_in_cli_module() { (cd engine/cli && go build -trimpath -ldflags "$version_flag" -o "$1" "$2"); }
@@ -119,7 +120,7 @@ for name in command random tls docker; do
   if go mod download -json "${modules[$name]}" >"$refusal" 2>&1; then
     rm -f "$refusal"
     say "warning: the proxy now serves ${modules[$name]}, but scripts/engine.sh has no build step for $name yet"
-    echo "$name ${wanted[$name]} ${modules[$name]} (served, not built)" >>"$dir/unavailable"
+    unavailable "$name" "${modules[$name]} (served, not built)"
     continue
   fi
   if ! grep -q '403 Forbidden' "$refusal"; then
@@ -130,7 +131,7 @@ for name in command random tls docker; do
 done
 
 if [[ -s $dir/unavailable ]]; then
-  say "not built: $(cut -d' ' -f1,2 "$dir/unavailable" | paste -sd, - | sed 's/,/, /g'): the Go module proxy refuses their modules (see $dir/unavailable); previews of programs that use them cannot run with this engine"
+  say "not built: $(cut -d' ' -f1,2 "$dir/unavailable" | paste -sd, - | sed 's/,/, /g'): their Go modules are not to be had here (see $dir/unavailable); previews of programs that use them cannot run with this engine"
 fi
 if ((built == 0)); then say "up to date: $dir ($(du -sh "$dir" | cut -f1))"; else say "done: $dir ($(du -sh "$dir" | cut -f1))"; fi
 echo "$dir/bin"
