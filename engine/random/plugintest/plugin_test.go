@@ -179,3 +179,49 @@ func TestCreateBytes(t *testing.T) {
 		t.Errorf("RandomBytes hex %q does not encode the same bytes as base64 (%v)", unsecret(t, outputs, "hex"), err)
 	}
 }
+
+// The generated values must survive an unchanged update (index.ts derives release ids from
+// RandomBytes), and a new length must replace the resource.
+func TestDiff(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := start(t, ctx)
+
+	for _, c := range []struct {
+		typ        string
+		olds, news map[string]any
+		replace    bool
+	}{
+		{randomBytes, map[string]any{"length": 32}, map[string]any{"length": 32}, false},
+		{randomBytes, map[string]any{"length": 32}, map[string]any{"length": 16}, true},
+		{randomPassword, map[string]any{"length": 40, "special": false}, map[string]any{"length": 40, "special": false}, false},
+		{randomPassword, map[string]any{"length": 40, "special": false}, map[string]any{"length": 40, "special": true}, true},
+	} {
+		urn := "urn:pulumi:test::holodeck::" + c.typ + "::x"
+		state := create(t, ctx, client, c.typ, c.olds)
+		news, err := structpb.NewStruct(c.news)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldInputs, err := structpb.NewStruct(c.olds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		olds, err := structpb.NewStruct(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked, err := client.Check(ctx, &pulumirpc.CheckRequest{Urn: urn, Olds: oldInputs, News: news, RandomSeed: []byte("seed")})
+		if err != nil || len(checked.Failures) > 0 {
+			t.Fatalf("Check %s %v: %v %v", c.typ, c.news, err, checked.GetFailures())
+		}
+		reply, err := client.Diff(ctx, &pulumirpc.DiffRequest{Id: "id-1", Urn: urn, Olds: olds, News: checked.Inputs, OldInputs: oldInputs})
+		if err != nil {
+			t.Fatalf("Diff %s: %v", c.typ, err)
+		}
+		changed := reply.Changes == pulumirpc.DiffResponse_DIFF_SOME
+		if changed != c.replace || (len(reply.Replaces) > 0) != c.replace {
+			t.Errorf("%s %v -> %v: changes %v, replaces %v; want replacement %v", c.typ, c.olds, c.news, reply.Changes, reply.Replaces, c.replace)
+		}
+	}
+}
