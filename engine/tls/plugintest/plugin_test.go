@@ -1,0 +1,287 @@
+// Package plugintest drives a built pulumi-resource-tls over gRPC, as the engine does:
+//
+//	TLS_PLUGIN=OUT_DIR/pulumi-resource-tls go test ./plugintest
+//
+// The TLS provider needs nothing outside the process: Create really generates keys.
+package plugintest
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+const privateKey = "tls:index/privateKey:PrivateKey"
+
+// What privateKey.d.ts of @pulumi/tls 5.6.1 declares.
+var (
+	sdkInputs  = []string{"algorithm", "ecdsaCurve", "rsaBits"}
+	sdkOutputs = []string{
+		"algorithm", "ecdsaCurve", "rsaBits", "privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8",
+		"publicKeyPem", "publicKeyOpenssh", "publicKeyFingerprintMd5", "publicKeyFingerprintSha256",
+	}
+)
+
+// start runs the plugin, which prints its port on stdout, and returns a client for it.
+func start(t *testing.T) pulumirpc.ResourceProviderClient {
+	path := os.Getenv("TLS_PLUGIN")
+	if path == "" {
+		t.Fatal("set TLS_PLUGIN to a built plugin (engine/tls/build.sh OUT_DIR builds OUT_DIR/pulumi-resource-tls)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	port, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s printed no port: %v", path, err)
+	}
+	conn, err := grpc.NewClient("127.0.0.1:"+strings.TrimSpace(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return pulumirpc.NewResourceProviderClient(conn)
+}
+
+func object(t *testing.T, values map[string]any) *structpb.Struct {
+	s, err := structpb.NewStruct(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func configured(t *testing.T, ctx context.Context) pulumirpc.ResourceProviderClient {
+	client := start(t)
+	checked, err := client.CheckConfig(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::pulumi:providers:tls::default", News: object(t, map[string]any{})})
+	if err != nil {
+		t.Fatalf("CheckConfig: %v", err)
+	}
+	if len(checked.Failures) > 0 {
+		t.Fatalf("CheckConfig failures: %v", checked.Failures)
+	}
+	if _, err := client.Configure(ctx, &pulumirpc.ConfigureRequest{Args: checked.Inputs, AcceptSecrets: true, AcceptResources: true}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return client
+}
+
+func TestPluginInfoAndSchema(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := start(t)
+
+	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
+	if err != nil {
+		t.Fatalf("GetPluginInfo: %v", err)
+	}
+	if info.Version != "5.6.1" {
+		t.Errorf("plugin reports version %q, the Node SDK asks for 5.6.1", info.Version)
+	}
+
+	reply, err := client.GetSchema(ctx, &pulumirpc.GetSchemaRequest{})
+	if err != nil {
+		t.Fatalf("GetSchema: %v", err)
+	}
+	var schema struct {
+		Name      string
+		Resources map[string]struct {
+			InputProperties map[string]json.RawMessage
+			Properties      map[string]json.RawMessage
+		}
+		Functions map[string]json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(reply.Schema), &schema); err != nil {
+		t.Fatalf("GetSchema returned no JSON: %v", err)
+	}
+	if schema.Name != "tls" {
+		t.Errorf("schema name %q", schema.Name)
+	}
+	key, ok := schema.Resources[privateKey]
+	if !ok {
+		t.Fatalf("no %s in the schema", privateKey)
+	}
+	if got := slices.Sorted(maps.Keys(key.InputProperties)); !slices.Equal(got, slices.Sorted(slices.Values(sdkInputs))) {
+		t.Errorf("%s inputs %v, the SDK has %v", privateKey, got, sdkInputs)
+	}
+	if got := slices.Sorted(maps.Keys(key.Properties)); !slices.Equal(got, slices.Sorted(slices.Values(sdkOutputs))) {
+		t.Errorf("%s outputs %v, the SDK has %v", privateKey, got, sdkOutputs)
+	}
+	for _, fn := range []string{"tls:index/getPublicKey:getPublicKey", "tls:index/getCertificate:getCertificate"} {
+		if _, ok := schema.Functions[fn]; !ok {
+			t.Errorf("no %s in the schema", fn)
+		}
+	}
+}
+
+func check(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, news map[string]any) *pulumirpc.CheckResponse {
+	reply, err := client.Check(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::" + privateKey + "::x", News: object(t, news), RandomSeed: []byte("seed")})
+	if err != nil {
+		t.Fatalf("Check %v: %v", news, err)
+	}
+	return reply
+}
+
+func TestCheck(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := configured(t, ctx)
+
+	for _, valid := range []map[string]any{{"algorithm": "ED25519"}, {"algorithm": "RSA", "rsaBits": 2048}} {
+		if reply := check(t, ctx, client, valid); len(reply.Failures) > 0 {
+			t.Errorf("Check of %v failed: %v", valid, reply.Failures)
+		}
+	}
+	reply := check(t, ctx, client, map[string]any{"algorithm": "DSA"})
+	if len(reply.Failures) == 0 || !strings.Contains(reply.Failures[0].Reason, "algorithm") {
+		t.Errorf("Check accepted algorithm DSA: %v", reply.Failures)
+	}
+}
+
+// plain reads a string output, unwrapping the secret the bridge makes of a sensitive one.
+func plain(t *testing.T, props *structpb.Struct, name string) string {
+	v, ok := props.Fields[name]
+	if !ok {
+		t.Fatalf("Create returned no %s (outputs: %v)", name, slices.Sorted(maps.Keys(props.Fields)))
+	}
+	if secret := v.GetStructValue(); secret != nil {
+		v = secret.Fields["value"]
+	}
+	if v.GetStringValue() == "" {
+		t.Fatalf("%s is empty or not a string: %v", name, v)
+	}
+	return v.GetStringValue()
+}
+
+func create(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, inputs map[string]any) *pulumirpc.CreateResponse {
+	checked := check(t, ctx, client, inputs)
+	if len(checked.Failures) > 0 {
+		t.Fatalf("Check of %v failed: %v", inputs, checked.Failures)
+	}
+	reply, err := client.Create(ctx, &pulumirpc.CreateRequest{Urn: "urn:pulumi:test::holodeck::" + privateKey + "::x", Properties: checked.Inputs, Timeout: 60})
+	if err != nil {
+		t.Fatalf("Create %v: %v", inputs, err)
+	}
+	if reply.Id == "" {
+		t.Fatal("Create returned no id")
+	}
+	return reply
+}
+
+func TestCreateED25519(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := configured(t, ctx)
+	props := create(t, ctx, client, map[string]any{"algorithm": "ED25519"}).Properties
+
+	raw, err := ssh.ParseRawPrivateKey([]byte(plain(t, props, "privateKeyOpenssh")))
+	if err != nil {
+		t.Fatalf("privateKeyOpenssh does not parse: %v", err)
+	}
+	opensshKey, ok := raw.(*ed25519.PrivateKey)
+	if !ok {
+		t.Fatalf("privateKeyOpenssh holds a %T, not an ED25519 key", raw)
+	}
+	block, _ := pem.Decode([]byte(plain(t, props, "privateKeyPem")))
+	if block == nil {
+		t.Fatal("privateKeyPem is not PEM")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatalf("privateKeyPem (%s) does not parse as PKCS#8: %v", block.Type, err)
+	}
+	pemKey, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		t.Fatalf("privateKeyPem holds a %T, not an ED25519 key", parsed)
+	}
+	if !pemKey.Equal(*opensshKey) {
+		t.Error("privateKeyPem and privateKeyOpenssh hold different keys")
+	}
+
+	public, _, _, _, err := ssh.ParseAuthorizedKey([]byte(plain(t, props, "publicKeyOpenssh")))
+	if err != nil {
+		t.Fatalf("publicKeyOpenssh does not parse: %v", err)
+	}
+	signer, err := ssh.NewSignerFromKey(*opensshKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if public.Type() != ssh.KeyAlgoED25519 || string(public.Marshal()) != string(signer.PublicKey().Marshal()) {
+		t.Errorf("publicKeyOpenssh (%s) is not the private key's public half", public.Type())
+	}
+	if got, want := plain(t, props, "publicKeyFingerprintSha256"), ssh.FingerprintSHA256(public); got != want {
+		t.Errorf("publicKeyFingerprintSha256 %q, want %q", got, want)
+	}
+}
+
+// The program's minion and salt master keys.
+func TestCreateRSA(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := configured(t, ctx)
+	props := create(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048}).Properties
+
+	block, _ := pem.Decode([]byte(plain(t, props, "privateKeyPem")))
+	if block == nil {
+		t.Fatal("privateKeyPem is not PEM")
+	}
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatalf("privateKeyPem (%s) does not parse as PKCS#1: %v", block.Type, err)
+	}
+	if key.N.BitLen() != 2048 {
+		t.Errorf("RSA key of %d bits, asked for 2048", key.N.BitLen())
+	}
+	public, _, _, _, err := ssh.ParseAuthorizedKey([]byte(plain(t, props, "publicKeyOpenssh")))
+	if err != nil {
+		t.Fatalf("publicKeyOpenssh does not parse: %v", err)
+	}
+	withKey, ok := public.(ssh.CryptoPublicKey)
+	if !ok || !key.PublicKey.Equal(withKey.CryptoPublicKey().(*rsa.PublicKey)) {
+		t.Error("publicKeyOpenssh is not the private key's public half")
+	}
+}
+
+func TestDiffReplacesOnAlgorithm(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := configured(t, ctx)
+	created := create(t, ctx, client, map[string]any{"algorithm": "ED25519"})
+	news := check(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048})
+	reply, err := client.Diff(ctx, &pulumirpc.DiffRequest{
+		Id: created.Id, Urn: "urn:pulumi:test::holodeck::" + privateKey + "::x",
+		Olds: created.Properties, News: news.Inputs, OldInputs: object(t, map[string]any{"algorithm": "ED25519"}),
+	})
+	if err != nil {
+		t.Fatalf("Diff: %v", err)
+	}
+	if reply.Changes != pulumirpc.DiffResponse_DIFF_SOME || !slices.Contains(reply.Replaces, "algorithm") {
+		t.Errorf("diff %v, replaces %v: want algorithm to replace the key", reply.Changes, reply.Replaces)
+	}
+}
