@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import { createHash, createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reportedOn } from "../lib/errors";
+import { reportedOn, resourceError } from "../lib/errors";
 import { shellQuote } from "../lib/holoMaker";
 import { builderDir } from "../lib/paths";
 import { objectName, promotedObjectName, Release } from "./artifact";
@@ -127,7 +127,9 @@ export class ArtifactStore extends pulumi.ComponentResource {
         }, parent);
         this.containerName = container.name;
 
-        const scope = openstack.identity.getAuthScopeOutput({ name: `${name}-scope` }, parent);
+        const scope = pulumi.output(openstack.identity.getAuthScope({ name: `${name}-scope` }, parent).catch((error: Error) => {
+            throw resourceError(`could not read the project and the service catalog from the cloud (openstack:authUrl ${args.authUrl}): ${error.message}`, this);
+        }));
         this.containerUrl = pulumi.all([scope.serviceCatalogs, container.name]).apply(reportedOn(this,
             ([catalog, containerName]) => `${objectStoreEndpoint(catalog, args.region)}/${containerName}`,
         ));

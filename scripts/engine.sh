@@ -35,7 +35,7 @@ key=$({
 } | sha256sum | cut -c1-12)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/holodeck
 dir=${HOLODECK_ENGINE_DIR:-$cache/engine-$key}
-mkdir -p "$dir/bin" "$dir/home" "$dir/plugins" "$dir/logs"
+mkdir -p "$dir/bin" "$dir/home" "$dir/logs"
 touch "$dir"
 # One build at a time per engine: the test runner's workers may all ask at once.
 exec 9>"$dir/lock"
@@ -72,13 +72,9 @@ unavailable() {
   echo "$1 ${wanted[$1]} $2" >>"$dir/unavailable"
 }
 
-# Installs a built plugin under the exact version the SDK asks for, so the engine loads it
-# without a version mismatch warning.
-install_plugin() {
-  local name=$1 binary=$2 version=${wanted[$1]}
-  if [[ -x "$dir/home/plugins/resource-$name-v$version/pulumi-resource-$name" ]]; then return 0; fi
-  PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true "$dir/bin/pulumi" plugin install resource "$name" "$version" -f "$binary" >&2
-}
+# Where the engine finds a resource plugin under the exact version the SDK asks for (no version
+# mismatch warning): PULUMI_HOME's plugins/.
+installed() { echo "$dir/home/plugins/resource-$1-v${wanted[$1]}/pulumi-resource-$1"; }
 
 cli_pin=$(cd engine/cli && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
 [[ $cli_pin == "v$sdk_version" ]] ||
@@ -92,26 +88,31 @@ step "pulumi $sdk_version" "$dir/bin/pulumi" \
 step "pulumi-language-nodejs $sdk_version (Holodeck's own host)" "$dir/bin/pulumi-language-nodejs" \
   build_in_cli_module "$dir/bin/pulumi-language-nodejs" ./language-nodejs || refused_cli
 
-# Our own bridge of the Terraform OpenStack provider (engine/openstack/README.md): upstream's
-# pulumi-openstack module is refused here.
-build_openstack() { OPENSTACK_PLUGIN_VERSION=${wanted[openstack]} bash engine/openstack/build.sh "$dir/plugins"; }
-if step "pulumi-resource-openstack ${wanted[openstack]}" "$dir/plugins/pulumi-resource-openstack" build_openstack; then
-  install_plugin openstack "$dir/plugins/pulumi-resource-openstack"
-else
-  unavailable openstack "the modules engine/openstack/go.mod names"
-fi
+# Holodeck's own bridges of Terraform providers (engine/NAME/README.md): upstream's pulumi-NAME
+# provider modules are refused here.
+build_bridged() {
+  local scratch
+  scratch=$(mktemp -d "$dir/build.XXXXXX")
+  bash engine/build-plugin.sh "$1" "${wanted[$1]}" "$scratch" &&
+    PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true "$dir/bin/pulumi" plugin install resource "$1" "${wanted[$1]}" -f "$scratch/pulumi-resource-$1"
+  local status=$?
+  rm -rf "$scratch"
+  return "$status"
+}
+for name in openstack random tls; do
+  step "pulumi-resource-$name ${wanted[$name]}" "$(installed "$name")" build_bridged "$name" ||
+    unavailable "$name" "the modules engine/$name/go.mod names"
+done
 
-# Upstream's own provider modules: the proxy here refuses them (checked 2026-12-01). Asked again
-# once a day, since a refused version may be served another day.
+# Upstream's own provider modules, refused here (checked 2026-12-01) and with no Terraform
+# provider to bridge. Asked again once a day, since a refused version may be served another day.
 # pulumi-command's provider module is untagged: this pseudo-version is the commit of its v1.2.1.
 declare -A modules=(
   [command]="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c"
-  [random]="github.com/pulumi/pulumi-random/provider/v4@v${wanted[random]}"
-  [tls]="github.com/pulumi/pulumi-tls/provider/v5@v${wanted[tls]}"
   [docker]="github.com/pulumi/pulumi-docker/provider/v5@v${wanted[docker]}"
 )
-for name in command random tls docker; do
-  if [[ -x "$dir/home/plugins/resource-$name-v${wanted[$name]}/pulumi-resource-$name" ]]; then continue; fi
+for name in command docker; do
+  if [[ -x $(installed "$name") ]]; then continue; fi
   refusal="$dir/logs/$name.refused"
   if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then
     unavailable "$name" "${modules[$name]}"

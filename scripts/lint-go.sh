@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gofmt and go vet on Holodeck's own Go code (engine/): the language host and the OpenStack bridge.
+# gofmt and go vet on Holodeck's own Go code (engine/): the language host and the bridged plugins.
 set -euo pipefail
 cd "$(dirname "$0")/../engine"
 
@@ -9,5 +9,7 @@ if [[ -n $unformatted ]]; then
   exit 1
 fi
 (cd cli && go vet ./language-nodejs)
-# The plugin's main embeds files that engine/openstack/build.sh generates when it builds it.
-(cd openstack && go vet . ./cmd/pulumi-tfgen-openstack ./plugintest)
+# Each plugin's main embeds files that engine/build-plugin.sh generates when it builds it.
+for plugin in openstack random tls; do
+  (cd "$plugin" && go vet . "./cmd/pulumi-tfgen-$plugin" ./plugintest)
+done

@@ -21,6 +21,14 @@ export function engineBin(): string {
     return bin;
 }
 
+/** The binary of resource plugin `name` as scripts/engine.sh installed it (under the version the SDK asks for). */
+export function installedPlugin(name: string): string {
+    const plugins = path.join(path.dirname(engineBin()), "home", "plugins");
+    const dir = fs.readdirSync(plugins).find((entry) => entry.startsWith(`resource-${name}-v`));
+    if (!dir) throw new Error(`scripts/engine.sh installed no ${name} plugin in ${plugins}`);
+    return path.join(plugins, dir, `pulumi-resource-${name}`);
+}
+
 /** Plugins the engine could not build here (scripts/engine.sh lists them with the reason). */
 export function unavailablePlugins(): string[] {
     const list = path.join(path.dirname(engineBin()), "unavailable");

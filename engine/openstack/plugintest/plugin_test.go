@@ -35,7 +35,7 @@ const (
 func start(t *testing.T) pulumirpc.ResourceProviderClient {
 	path := os.Getenv("OPENSTACK_PLUGIN")
 	if path == "" {
-		t.Fatal("set OPENSTACK_PLUGIN to a built plugin (engine/openstack/build.sh OUT_DIR builds OUT_DIR/pulumi-resource-openstack)")
+		t.Fatal("set OPENSTACK_PLUGIN to a built plugin (engine/build-plugin.sh openstack VERSION OUT_DIR builds OUT_DIR/pulumi-resource-openstack)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, path)

@@ -33,7 +33,7 @@ const (
 func start(t *testing.T, ctx context.Context) pulumirpc.ResourceProviderClient {
 	path := os.Getenv("RANDOM_PLUGIN")
 	if path == "" {
-		t.Fatal("set RANDOM_PLUGIN to a built plugin (engine/random/build.sh OUT_DIR builds OUT_DIR/pulumi-resource-random)")
+		t.Fatal("set RANDOM_PLUGIN to a built plugin (engine/build-plugin.sh random VERSION OUT_DIR builds OUT_DIR/pulumi-resource-random)")
 	}
 	cmdCtx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(cmdCtx, path)

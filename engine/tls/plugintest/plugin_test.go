@@ -44,7 +44,7 @@ var (
 func start(t *testing.T) pulumirpc.ResourceProviderClient {
 	path := os.Getenv("TLS_PLUGIN")
 	if path == "" {
-		t.Fatal("set TLS_PLUGIN to a built plugin (engine/tls/build.sh OUT_DIR builds OUT_DIR/pulumi-resource-tls)")
+		t.Fatal("set TLS_PLUGIN to a built plugin (engine/build-plugin.sh tls VERSION OUT_DIR builds OUT_DIR/pulumi-resource-tls)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, path)

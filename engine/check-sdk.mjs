@@ -1,11 +1,12 @@
-// Compares a generated schema.json with the installed @pulumi/tls Node SDK: tokens, input
-// and output property names of resources, functions, nested types and the provider config.
+// Compares a bridged plugin's generated schema.json with the installed Node SDK of the same
+// provider (@pulumi/<schema name>): tokens, input and output property names of resources,
+// functions, nested types and the provider config. engine/build-plugin.sh runs it.
 // Usage: node check-sdk.mjs SCHEMA_JSON SDK_DIR [TOKEN...]
 // Prints every difference; exits 1 if a listed TOKEN (what the program uses) is missing, has an
 // input or output that only the SDK knows, a required input the SDK cannot set or lets a program
 // omit, or a list where the other side has a single value.
 import console from "node:console";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import process from "node:process";
@@ -18,6 +19,7 @@ if (!schemaPath || !sdkDir) {
 // The SDK's own dependency tree provides the TypeScript parser.
 const ts = createRequire(resolve(sdkDir, "package.json"))("typescript");
 const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
+const pkg = schema.name;
 
 function files(dir, suffix) {
     return readdirSync(dir).flatMap((name) => {
@@ -78,19 +80,33 @@ function compare(what, token, sdk, plugin, required = []) {
     const shape = [...sdk.keys()].filter((n) => plugin.has(n) && plugin.get(n).list !== sdk.get(n).list);
     const strictOne = strict.includes(token) || strictTypes.has(token);
     const line = (kind, names) => `${token} ${what}: ${kind}: ${names.join(", ")}`;
-    if (onlySdk.length) (strictOne ? problems : notes).push(line("SDK only", onlySdk));
+    const removed = removedUpstream[token] ?? [];
+    const unknown = onlySdk.filter((n) => !removed.includes(n));
+    if (unknown.length) (strictOne ? problems : notes).push(line("SDK only", unknown));
+    if (onlySdk.length > unknown.length) notes.push(line("removed upstream since the version the SDK bridges", onlySdk.filter((n) => removed.includes(n))));
     if (unsettable.length) (strictOne ? problems : notes).push(line("required but not in the SDK", unsettable));
     if (omittable.length) (strictOne ? problems : notes).push(line("required but optional in the SDK", omittable));
     if (shape.length) (strictOne ? problems : notes).push(line("list in one, single value in the other", shape));
     if (onlySchema.length) notes.push(line("plugin only", onlySchema));
 }
 
+// Inputs that the Terraform OpenStack provider dropped between v1.54.1 (what @pulumi/openstack
+// 3.15.2 bridges) and v3.4.0: no mapping can bring them back, and a program that sets one fails
+// in the provider's Check.
+const removedUpstream = {
+    "openstack:compute/instance:Instance": ["accessIpV4", "accessIpV6", "floatingIp", "volumes"],
+    "openstack:compute/InstanceNetwork:InstanceNetwork": ["floatingIp"],
+    "openstack:networking/getSubnet:getSubnet": ["dhcpDisabled"],
+    "openstack:networking/router:Router": ["externalGateway"],
+    "openstack:networking/subnet:Subnet": ["allocationPoolsCollection", "hostRoutes"],
+};
+
 const props = (o) => new Map(Object.entries(o ?? {}).map(([name, spec]) => [name, { list: spec.type === "array" }]));
 const seen = new Set();
 for (const js of files(sdkDir, ".js")) {
     const text = readFileSync(js, "utf8");
     const dts = declarations(js.replace(/\.js$/, ".d.ts"));
-    for (const [, token] of text.matchAll(/__pulumiType = '(tls:[^']+)'/g)) {
+    for (const [, token] of text.matchAll(new RegExp(`__pulumiType = '(${pkg}:[^']+)'`, "g"))) {
         seen.add(token);
         const name = token.split(":")[2];
         const spec = schema.resources[token];
@@ -101,7 +117,7 @@ for (const js of files(sdkDir, ".js")) {
         compare("inputs", token, dts.get(`${name}Args`) ?? new Map(), props(spec.inputProperties), spec.requiredInputs ?? []);
         compare("outputs", token, dts.get(name) ?? new Map(), props(spec.properties));
     }
-    for (const [, token] of text.matchAll(/invoke(?:Output)?\("(tls:[^"]+)"/g)) {
+    for (const [, token] of text.matchAll(new RegExp(`invoke(?:Output)?\\("(${pkg}:[^"]+)"`, "g"))) {
         if (seen.has(token)) continue;
         seen.add(token);
         const name = token.split(":")[2];
@@ -120,18 +136,20 @@ for (const token of strict) {
 }
 
 const provider = declarations(join(sdkDir, "provider.d.ts")).get("ProviderArgs") ?? new Map();
-compare("provider config", "tls", provider, props(schema.provider?.inputProperties), schema.provider?.requiredInputs ?? []);
+compare("provider config", pkg, provider, props(schema.provider?.inputProperties), schema.provider?.requiredInputs ?? []);
 
 // Nested types: types/input.d.ts and types/output.d.ts declare them per module namespace, in
-// PascalCase even where the token (a function's types) starts in lower case.
-const typeTokens = new Map(Object.keys(schema.types).map((t) => [t.toLowerCase(), t]));
+// PascalCase even where the token (a function's types) starts in lower case. An SDK without
+// nested types (@pulumi/random) has no types/ directory.
+const typeTokens = new Map(Object.keys(schema.types ?? {}).map((t) => [t.toLowerCase(), t]));
 for (const [file, kind] of [["input.d.ts", "input type"], ["output.d.ts", "output type"]]) {
+    if (!existsSync(join(sdkDir, "types", file))) continue;
     for (const [qualified, names] of declarations(join(sdkDir, "types", file))) {
         const [module, name] = qualified.split(".");
         if (!name) continue;
-        const token = typeTokens.get(`tls:${module}/${name}:${name}`.toLowerCase());
+        const token = typeTokens.get(`${pkg}:${module}/${name}:${name}`.toLowerCase());
         if (!token) {
-            notes.push(`tls:${module}/${name}:${name}: ${kind} not in the plugin`);
+            notes.push(`${pkg}:${module}/${name}:${name}: ${kind} not in the plugin`);
             continue;
         }
         const required = kind === "input type" ? schema.types[token].required ?? [] : [];
