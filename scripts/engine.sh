@@ -76,7 +76,7 @@ unavailable() {
 # mismatch warning): PULUMI_HOME's plugins/.
 installed() { echo "$dir/home/plugins/resource-$1-v${wanted[$1]}/pulumi-resource-$1"; }
 
-cli_pin=$(cd engine/cli && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
+cli_pin=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2 }' engine/cli/go.mod)
 [[ $cli_pin == "v$sdk_version" ]] ||
   fail "engine/cli/go.mod pins pulumi $cli_pin but node_modules has @pulumi/pulumi $sdk_version: set both to one version (go get github.com/pulumi/pulumi/pkg/v3@v$sdk_version github.com/pulumi/pulumi/sdk/v3@v$sdk_version)"
 version_flag="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$sdk_version"
