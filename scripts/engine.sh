@@ -40,7 +40,7 @@ touch "$dir"
 # One build at a time per engine: the test runner's workers may all ask at once.
 exec 9>"$dir/lock"
 flock 9
-# Engines of other versions (~250 MB each) go once no run has used them for a week.
+# Engines of other versions (~300 MB each) go once no run has used them for a week.
 if [[ -z ${HOLODECK_ENGINE_DIR:-} ]]; then
   find "$cache" -maxdepth 1 -name 'engine-*' ! -path "$dir" -mtime +7 -exec rm -rf {} +
 fi
