@@ -7,23 +7,28 @@ import { runAsync } from "../lib/localRelease";
 import { repoRoot } from "../lib/paths";
 import { installedPlugin } from "./realEngine";
 
-async function goTest(module: string, pkg: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-    const run = await runAsync("go", ["test", "-count=1", pkg], { cwd: path.join(repoRoot, "engine", module), env: { ...process.env, ...env } });
-    assert.equal(run.status, 0, `go test ${pkg} in engine/${module}:\n${run.stdout}${run.stderr}`);
+async function goTest(module: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const run = await runAsync("go", ["test", "-count=1", ...args], { cwd: path.join(repoRoot, "engine", module), env: { ...process.env, ...env } });
+    assert.equal(run.status, 0, `go test ${args.join(" ")} in engine/${module}:\n${run.stdout}${run.stderr}`);
     assert.match(run.stdout, /^ok\s/m);
+    assert.doesNotMatch(run.stdout, /no tests to run/, `go test ${args.join(" ")} ran no test`);
 }
+
+/** engine/plugintest's tests of one plugin (Test<Prefix>...), against the plugin scripts/engine.sh installed. */
+const pluginTests = (prefix: string, name: string) =>
+    goTest("plugintest", ["-run", `^Test${prefix}`, "."], { [`${name.toUpperCase()}_PLUGIN`]: installedPlugin(name) });
 
 describe("the engine's Go tests", function () {
     this.timeout(600_000);
 
-    it("language host: required packages, program dependencies, runtime options", () => goTest("cli", "./language-nodejs"));
+    it("language host: required packages, program dependencies, runtime options", () => goTest("cli", ["./language-nodejs"]));
 
     it("OpenStack plugin: version, schema, CheckConfig, Check and Diff over gRPC", () =>
-        goTest("openstack", "./plugintest", { OPENSTACK_PLUGIN: installedPlugin("openstack") }));
+        pluginTests("OpenStack", "openstack"));
 
     it("random plugin: version, schema, Check, Create of RandomPassword and RandomBytes, Diff over gRPC", () =>
-        goTest("random", "./plugintest", { RANDOM_PLUGIN: installedPlugin("random") }));
+        pluginTests("Random", "random"));
 
     it("tls plugin: version, schema, Check, Create of real ED25519 and RSA keys, Diff over gRPC", () =>
-        goTest("tls", "./plugintest", { TLS_PLUGIN: installedPlugin("tls") }));
+        pluginTests("TLS", "tls"));
 });

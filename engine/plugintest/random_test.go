@@ -1,25 +1,17 @@
-// Package plugintest drives a built pulumi-resource-random over gRPC, as the engine does:
-//
-//	RANDOM_PLUGIN=OUT_DIR/pulumi-resource-random go test ./plugintest
-//
-// The random provider needs no configuration or network: Create really generates the values.
+// The random plugin (RANDOM_PLUGIN). The random provider needs no configuration or network: Create really generates the values.
+
 package plugintest
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -29,43 +21,10 @@ const (
 	randomPassword = "random:index/randomPassword:RandomPassword"
 )
 
-// start runs the plugin, which prints its port on stdout, and returns a configured client for it.
-func start(t *testing.T, ctx context.Context) pulumirpc.ResourceProviderClient {
-	path := os.Getenv("RANDOM_PLUGIN")
-	if path == "" {
-		t.Fatal("set RANDOM_PLUGIN to a built plugin (engine/build-plugin.sh random VERSION OUT_DIR builds OUT_DIR/pulumi-resource-random)")
-	}
-	cmdCtx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(cmdCtx, path)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	port, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s printed no port: %v", path, err)
-	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strings.TrimSpace(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	client := pulumirpc.NewResourceProviderClient(conn)
-	if _, err := client.Configure(ctx, &pulumirpc.ConfigureRequest{Args: &structpb.Struct{}, AcceptSecrets: true, AcceptResources: true}); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	return client
-}
-
-func TestPluginInfoAndSchema(t *testing.T) {
+func TestRandomPluginInfoAndSchema(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t, ctx)
+	client := configured(t, ctx, "RANDOM_PLUGIN", "random", nil)
 
 	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
 	if err != nil {
@@ -106,7 +65,7 @@ func TestPluginInfoAndSchema(t *testing.T) {
 }
 
 // create runs Check and then Create (not a preview), as the engine does for a new resource.
-func create(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, typ string, news map[string]any) map[string]any {
+func createRandom(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, typ string, news map[string]any) map[string]any {
 	urn := "urn:pulumi:test::holodeck::" + typ + "::x"
 	inputs, err := structpb.NewStruct(news)
 	if err != nil {
@@ -143,12 +102,12 @@ func unsecret(t *testing.T, outputs map[string]any, name string) string {
 	return s
 }
 
-func TestCreatePassword(t *testing.T) {
+func TestRandomCreatePassword(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t, ctx)
+	client := configured(t, ctx, "RANDOM_PLUGIN", "random", nil)
 
-	outputs := create(t, ctx, client, randomPassword, map[string]any{"length": 24})
+	outputs := createRandom(t, ctx, client, randomPassword, map[string]any{"length": 24})
 	if got := len(unsecret(t, outputs, "result")); got != 24 {
 		t.Errorf("RandomPassword {length: 24} gave a result of %d characters", got)
 	}
@@ -157,19 +116,19 @@ func TestCreatePassword(t *testing.T) {
 	}
 
 	// As components/artifactStore.ts asks: 40 characters, letters and digits only.
-	outputs = create(t, ctx, client, randomPassword, map[string]any{"length": 40, "special": false})
+	outputs = createRandom(t, ctx, client, randomPassword, map[string]any{"length": 40, "special": false})
 	result := unsecret(t, outputs, "result")
 	if len(result) != 40 || strings.Trim(result, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 		t.Errorf("RandomPassword {length: 40, special: false} gave %q", result)
 	}
 }
 
-func TestCreateBytes(t *testing.T) {
+func TestRandomCreateBytes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t, ctx)
+	client := configured(t, ctx, "RANDOM_PLUGIN", "random", nil)
 
-	outputs := create(t, ctx, client, randomBytes, map[string]any{"length": 32})
+	outputs := createRandom(t, ctx, client, randomBytes, map[string]any{"length": 32})
 	raw, err := base64.StdEncoding.DecodeString(unsecret(t, outputs, "base64"))
 	if err != nil || len(raw) != 32 {
 		t.Errorf("RandomBytes {length: 32}: base64 decodes to %d bytes (%v)", len(raw), err)
@@ -182,10 +141,10 @@ func TestCreateBytes(t *testing.T) {
 
 // The generated values must survive an unchanged update (index.ts derives release ids from
 // RandomBytes), and a new length must replace the resource.
-func TestDiff(t *testing.T) {
+func TestRandomDiff(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t, ctx)
+	client := configured(t, ctx, "RANDOM_PLUGIN", "random", nil)
 
 	for _, c := range []struct {
 		typ        string
@@ -198,7 +157,7 @@ func TestDiff(t *testing.T) {
 		{randomPassword, map[string]any{"length": 40, "special": false}, map[string]any{"length": 40, "special": true}, true},
 	} {
 		urn := "urn:pulumi:test::holodeck::" + c.typ + "::x"
-		state := create(t, ctx, client, c.typ, c.olds)
+		state := createRandom(t, ctx, client, c.typ, c.olds)
 		news, err := structpb.NewStruct(c.news)
 		if err != nil {
 			t.Fatal(err)

@@ -1,12 +1,8 @@
-// Package plugintest drives a built pulumi-resource-tls over gRPC, as the engine does:
-//
-//	TLS_PLUGIN=OUT_DIR/pulumi-resource-tls go test ./plugintest
-//
-// The TLS provider needs nothing outside the process: Create really generates keys.
+// The tls plugin (TLS_PLUGIN). The TLS provider needs nothing outside the process: Create really generates keys.
+
 package plugintest
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -14,8 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"maps"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -23,8 +17,6 @@ import (
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -40,62 +32,10 @@ var (
 	}
 )
 
-// start runs the plugin, which prints its port on stdout, and returns a client for it.
-func start(t *testing.T) pulumirpc.ResourceProviderClient {
-	path := os.Getenv("TLS_PLUGIN")
-	if path == "" {
-		t.Fatal("set TLS_PLUGIN to a built plugin (engine/build-plugin.sh tls VERSION OUT_DIR builds OUT_DIR/pulumi-resource-tls)")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	port, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s printed no port: %v", path, err)
-	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strings.TrimSpace(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return pulumirpc.NewResourceProviderClient(conn)
-}
-
-func object(t *testing.T, values map[string]any) *structpb.Struct {
-	s, err := structpb.NewStruct(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func configured(t *testing.T, ctx context.Context) pulumirpc.ResourceProviderClient {
-	client := start(t)
-	checked, err := client.CheckConfig(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::pulumi:providers:tls::default", News: object(t, map[string]any{})})
-	if err != nil {
-		t.Fatalf("CheckConfig: %v", err)
-	}
-	if len(checked.Failures) > 0 {
-		t.Fatalf("CheckConfig failures: %v", checked.Failures)
-	}
-	if _, err := client.Configure(ctx, &pulumirpc.ConfigureRequest{Args: checked.Inputs, AcceptSecrets: true, AcceptResources: true}); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	return client
-}
-
-func TestPluginInfoAndSchema(t *testing.T) {
+func TestTLSPluginInfoAndSchema(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t)
+	client := start(t, "TLS_PLUGIN")
 
 	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
 	if err != nil {
@@ -140,7 +80,7 @@ func TestPluginInfoAndSchema(t *testing.T) {
 	}
 }
 
-func check(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, news map[string]any) *pulumirpc.CheckResponse {
+func checkKey(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, news map[string]any) *pulumirpc.CheckResponse {
 	reply, err := client.Check(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::" + privateKey + "::x", News: object(t, news), RandomSeed: []byte("seed")})
 	if err != nil {
 		t.Fatalf("Check %v: %v", news, err)
@@ -148,17 +88,17 @@ func check(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderC
 	return reply
 }
 
-func TestCheck(t *testing.T) {
+func TestTLSCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
+	client := configured(t, ctx, "TLS_PLUGIN", "tls", nil)
 
 	for _, valid := range []map[string]any{{"algorithm": "ED25519"}, {"algorithm": "RSA", "rsaBits": 2048}} {
-		if reply := check(t, ctx, client, valid); len(reply.Failures) > 0 {
+		if reply := checkKey(t, ctx, client, valid); len(reply.Failures) > 0 {
 			t.Errorf("Check of %v failed: %v", valid, reply.Failures)
 		}
 	}
-	reply := check(t, ctx, client, map[string]any{"algorithm": "DSA"})
+	reply := checkKey(t, ctx, client, map[string]any{"algorithm": "DSA"})
 	if len(reply.Failures) == 0 || !strings.Contains(reply.Failures[0].Reason, "algorithm") {
 		t.Errorf("Check accepted algorithm DSA: %v", reply.Failures)
 	}
@@ -179,8 +119,8 @@ func plain(t *testing.T, props *structpb.Struct, name string) string {
 	return v.GetStringValue()
 }
 
-func create(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, inputs map[string]any) *pulumirpc.CreateResponse {
-	checked := check(t, ctx, client, inputs)
+func createKey(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, inputs map[string]any) *pulumirpc.CreateResponse {
+	checked := checkKey(t, ctx, client, inputs)
 	if len(checked.Failures) > 0 {
 		t.Fatalf("Check of %v failed: %v", inputs, checked.Failures)
 	}
@@ -194,11 +134,11 @@ func create(t *testing.T, ctx context.Context, client pulumirpc.ResourceProvider
 	return reply
 }
 
-func TestCreateED25519(t *testing.T) {
+func TestTLSCreateED25519(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
-	props := create(t, ctx, client, map[string]any{"algorithm": "ED25519"}).Properties
+	client := configured(t, ctx, "TLS_PLUGIN", "tls", nil)
+	props := createKey(t, ctx, client, map[string]any{"algorithm": "ED25519"}).Properties
 
 	raw, err := ssh.ParseRawPrivateKey([]byte(plain(t, props, "privateKeyOpenssh")))
 	if err != nil {
@@ -241,11 +181,11 @@ func TestCreateED25519(t *testing.T) {
 }
 
 // The program's minion and salt master keys.
-func TestCreateRSA(t *testing.T) {
+func TestTLSCreateRSA(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
-	props := create(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048}).Properties
+	client := configured(t, ctx, "TLS_PLUGIN", "tls", nil)
+	props := createKey(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048}).Properties
 
 	block, _ := pem.Decode([]byte(plain(t, props, "privateKeyPem")))
 	if block == nil {
@@ -268,12 +208,12 @@ func TestCreateRSA(t *testing.T) {
 	}
 }
 
-func TestDiffReplacesOnAlgorithm(t *testing.T) {
+func TestTLSDiffReplacesOnAlgorithm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
-	created := create(t, ctx, client, map[string]any{"algorithm": "ED25519"})
-	news := check(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048})
+	client := configured(t, ctx, "TLS_PLUGIN", "tls", nil)
+	created := createKey(t, ctx, client, map[string]any{"algorithm": "ED25519"})
+	news := checkKey(t, ctx, client, map[string]any{"algorithm": "RSA", "rsaBits": 2048})
 	reply, err := client.Diff(ctx, &pulumirpc.DiffRequest{
 		Id: created.Id, Urn: "urn:pulumi:test::holodeck::" + privateKey + "::x",
 		Olds: created.Properties, News: news.Inputs, OldInputs: object(t, map[string]any{"algorithm": "ED25519"}),

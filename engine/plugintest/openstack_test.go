@@ -1,27 +1,18 @@
-// Package plugintest drives a built pulumi-resource-openstack over gRPC, as the engine does:
-//
-//	OPENSTACK_PLUGIN=OUT_DIR/pulumi-resource-openstack go test ./plugintest
-//
-// Nothing here needs a cloud: the provider authenticates lazily, and GetSchema, CheckConfig,
+// The OpenStack plugin (OPENSTACK_PLUGIN). Nothing here needs a cloud: the provider authenticates lazily, and GetSchema, CheckConfig,
 // Configure, Check and Diff are answered from the Terraform schema.
+
 package plugintest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 const (
@@ -31,45 +22,8 @@ const (
 	floatingIPAssociate = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
 )
 
-// start runs the plugin, which prints its port on stdout, and returns a client for it.
-func start(t *testing.T) pulumirpc.ResourceProviderClient {
-	path := os.Getenv("OPENSTACK_PLUGIN")
-	if path == "" {
-		t.Fatal("set OPENSTACK_PLUGIN to a built plugin (engine/build-plugin.sh openstack VERSION OUT_DIR builds OUT_DIR/pulumi-resource-openstack)")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	port, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s printed no port: %v", path, err)
-	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strings.TrimSpace(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return pulumirpc.NewResourceProviderClient(conn)
-}
-
-func object(t *testing.T, values map[string]any) *structpb.Struct {
-	s, err := structpb.NewStruct(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // A loopback address nothing listens on: any attempt to authenticate would fail loudly.
-var config = map[string]any{
+var openstackConfig = map[string]any{
 	"authUrl":           "http://127.0.0.1:9/v3",
 	"region":            "RegionOne",
 	"userName":          "holodeck",
@@ -79,25 +33,10 @@ var config = map[string]any{
 	"projectDomainName": "Default",
 }
 
-func configured(t *testing.T, ctx context.Context) pulumirpc.ResourceProviderClient {
-	client := start(t)
-	checked, err := client.CheckConfig(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::pulumi:providers:openstack::default", News: object(t, config)})
-	if err != nil {
-		t.Fatalf("CheckConfig: %v", err)
-	}
-	if len(checked.Failures) > 0 {
-		t.Fatalf("CheckConfig failures: %v", checked.Failures)
-	}
-	if _, err := client.Configure(ctx, &pulumirpc.ConfigureRequest{Args: checked.Inputs, AcceptSecrets: true, AcceptResources: true}); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	return client
-}
-
-func TestPluginInfoAndSchema(t *testing.T) {
+func TestOpenStackPluginInfoAndSchema(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t)
+	client := start(t, "OPENSTACK_PLUGIN")
 
 	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
 	if err != nil {
@@ -142,10 +81,10 @@ func TestPluginInfoAndSchema(t *testing.T) {
 	}
 }
 
-func TestCheckConfigRejectsAWrongType(t *testing.T) {
+func TestOpenStackCheckConfigRejectsAWrongType(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := start(t)
+	client := start(t, "OPENSTACK_PLUGIN")
 	bad := map[string]any{"authUrl": "http://127.0.0.1:9/v3", "maxRetries": "many"}
 	checked, err := client.CheckConfig(ctx, &pulumirpc.CheckRequest{Urn: "urn:pulumi:test::holodeck::pulumi:providers:openstack::default", News: object(t, bad)})
 	if err == nil && len(checked.Failures) == 0 {
@@ -176,10 +115,10 @@ var server = map[string]any{
 	"networks":       []any{map[string]any{"port": "port-1"}},
 }
 
-func TestCheck(t *testing.T) {
+func TestOpenStackCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
+	client := configured(t, ctx, "OPENSTACK_PLUGIN", "openstack", openstackConfig)
 
 	if reply := check(t, ctx, client, secGroupRule, rule); len(reply.Failures) > 0 {
 		t.Errorf("Check of a valid rule failed: %v", reply.Failures)
@@ -228,10 +167,10 @@ func with(base map[string]any, key string, value any) map[string]any {
 }
 
 // The behaviours FIELD-NOTES records for v1.54.1, checked against v3.4.0.
-func TestDiff(t *testing.T) {
+func TestOpenStackDiff(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := configured(t, ctx)
+	client := configured(t, ctx, "OPENSTACK_PLUGIN", "openstack", openstackConfig)
 
 	named := with(server, "name", "app-0")
 	cases := []struct {
