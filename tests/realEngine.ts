@@ -29,12 +29,6 @@ export function installedPlugin(name: string): string {
     return path.join(plugins, dir, `pulumi-resource-${name}`);
 }
 
-/** Plugins the engine could not build here (scripts/engine.sh lists them with the reason). */
-export function unavailablePlugins(): string[] {
-    const list = path.join(path.dirname(engineBin()), "unavailable");
-    return fs.readFileSync(list, "utf8").split("\n").filter(Boolean).map((line) => line.split(" ")[0]);
-}
-
 /** A scratch directory with a file backend and a passphrase, where projects run the real CLI. */
 export class Workspace {
     readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-engine-"));
