@@ -4,53 +4,15 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
 import { parseSpec, readSpecText, SpecError } from "./checker/spec";
-import { serviceCommandProblem, withoutCredentials } from "./lib/holoMaker";
+import { ImageSettings } from "./lib/dockerImage";
+import { BuildSettings, serviceCommandProblem, withoutCredentials } from "./lib/holoMaker";
 import { InputError } from "./lib/errors";
 import { repoRoot } from "./lib/paths";
 import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
 
-/** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
-export interface BuildSettings {
-    /** Git URL (https or ssh) of the app's repository. */
-    readonly repo: string;
-    /** Full 40-hex SHA of the commit to build. */
-    readonly commit: string;
-    /** Project directory inside the repository; "" for the root. */
-    readonly subdir: string;
-    /** Debian package name; "" derives it from the project's name. */
-    readonly packageName: string;
-    /** Virtualenv path on the servers; "" for /opt/venvs/<package name>. */
-    readonly prefix: string;
-    /** Debian-packaged interpreter the venv is built with. */
-    readonly python: string;
-    /** Console script and arguments of the systemd service; "" ships no unit. */
-    readonly service: string;
-    /**
-     * Package index URL without its credentials (what may be shown); "" uses the public index
-     * unless findLinks are given. The whole URL is {@link BuiltRelease.indexUrl}, a secret.
-     */
-    readonly indexUrl: string;
-    /** Wheel directories or URLs dependencies may come from. */
-    readonly findLinks: readonly string[];
-    /** Keep pip, setuptools and wheel in the runtime venv. */
-    readonly withPip: boolean;
-}
-
 /** The forms a release takes: the .deb always; with docker also an image that wraps it. */
 export type ArtifactFormat = "deb" | "docker";
 const artifactFormats: readonly ArtifactFormat[] = ["deb", "docker"];
-
-/** The Docker image the test stack builds on its build minion and pushes. */
-export interface ImageSettings {
-    /** Repository pushed to, without a tag: registry.example.com/team/app (Docker Hub: team/app). */
-    readonly repository: string;
-    /** Image the .deb is installed on; "" for the official image of the build minion's distribution. */
-    readonly baseImage: string;
-    /** Registry login; "" pushes without logging in (a registry that trusts the build minion). */
-    readonly username: string;
-    /** Its password or token: a Pulumi secret from the moment it is read. */
-    readonly password: pulumi.Output<string>;
-}
 
 /** The test stack builds its artifact from a commit. */
 export interface BuiltRelease {

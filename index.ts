@@ -14,6 +14,7 @@ import { LoadBalancer } from "./components/loadBalancer";
 import { existingSubnet, Network } from "./components/network";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
+import { builderScripts, checkerRunner, readStateTree } from "./lib/repoFiles";
 import { renderReleasePillar } from "./lib/salt";
 import { loadConfig, PromotedRelease } from "./config";
 
@@ -35,6 +36,7 @@ export = async () => {
     const { infra, app } = config;
     const stack = pulumi.getStack();
     const promoted = config.release.kind === "promote" ? await promotedRelease(config.release) : undefined;
+    const builder = builderScripts();
 
     const adminKey = new tls.PrivateKey("admin-ssh", { algorithm: "ED25519" }, {
         additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
@@ -73,20 +75,19 @@ export = async () => {
             flavor: infra.buildFlavor,
             build: config.release.build,
             indexUrl: config.release.indexUrl,
-            containerUrl: store.containerUrl,
-            authUrl: store.authUrl,
-            uploadCredential: store.uploadCredential,
+            store,
+            builder,
             image: config.release.image,
             appPort: app.port,
         });
         artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image });
     } else {
         // The master reaches both stores; the .deb is stored here only if its sha256 is the verified one.
-        const copied = store.copyIn(promoted!, { connection: master.connection, ready: master.ready, sshUser: infra.sshUser, serverId: master.serverId });
+        const copied = store.copyIn(promoted!, master, builder.publish);
         artifact = new Artifact("artifact", { promoted: promoted!, url: store.downloadUrl(copied) });
     }
 
-    const stateTree = new SaltStateTree("salt-states", { connection: master.connection, masterReady: master.ready, masterServerId: master.serverId });
+    const stateTree = new SaltStateTree("salt-states", { master, files: readStateTree() });
     // Keyed with a secret of the stack's own, the id confirms no guess at the secrets: it may be
     // shown, and names servers. The key stays for the stack's life.
     const releaseKey = new random.RandomBytes("release-id-key", { length: 32 });
@@ -110,26 +111,19 @@ export = async () => {
         app: artifact.packageName,
         releaseId: release,
         pillar,
-        stateTree: stateTree.installed,
+        stateTree,
         projectVersion: artifact.projectVersion,
         port: app.port,
         healthTimeoutSeconds: app.healthTimeoutSeconds,
         saltVersion: infra.saltVersion,
-        masterAddress: master.privateAddress,
-        masterPublicKeyPem: master.publicKeyPem,
-        masterFinger: master.finger,
-        masterConnection: master.connection,
-        masterReady: master.ready,
-        masterServerId: master.serverId,
+        master,
     });
 
     // Gates in order: /health, the functional checks on the servers, then the load balancer
     // switches to them and is checked too. Each failure fails the update: the old servers stay.
     const checks = app.checks && new FunctionalChecks("checks", {
-        connection: master.connection,
-        sshUser: infra.sshUser,
-        masterReady: master.ready,
-        masterServerId: master.serverId,
+        master,
+        runner: checkerRunner(),
         spec: app.checks.text,
         variables: artifact.projectVersion.apply((version) => ({ VERSION: version })),
         releaseId: release,
@@ -143,8 +137,7 @@ export = async () => {
             subnetId: network.subnetId,
             externalNetwork: infra.externalNetwork,
             releaseId: release,
-            count: app.serverCount,
-            addresses: servers.addresses,
+            servers,
             port: app.port,
             admitAfter: [serverGate],
         });

@@ -1,7 +1,7 @@
 // holodeck-check: the command line of the check runner. Exit 0 when every check passed against
 // every target, 1 when one failed, 2 when nothing could be judged (bad usage or check file, or a
 // report that could not be written). It runs from one bundled file on Node 18 and later, so it
-// imports only Node's builtins and the checker's own modules (see bundle.ts).
+// imports only Node's builtins and the checker's own modules (see bundleChecker in lib/repoFiles.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";

@@ -3,8 +3,10 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderAppServerUserData } from "../lib/cloudInit";
-import { shellQuote } from "../lib/holoMaker";
+import { shellQuote } from "../lib/shell";
 import { releasePillarPath } from "../lib/salt";
+import { SaltMaster } from "./saltMaster";
+import { SaltStateTree } from "./saltStateTree";
 
 /** Inputs of `healthGateScript`. */
 export interface HealthGateArgs {
@@ -128,8 +130,8 @@ export interface AppServersArgs {
     readonly releaseId: pulumi.Input<string>;
     /** The release's pillar (secret: it holds the app's secrets and the download URL). */
     readonly pillar: pulumi.Input<string>;
-    /** Completes when the master has the state tree: servers apply states only after it. */
-    readonly stateTree: pulumi.Resource;
+    /** The state tree on the master: servers apply states only once it is there. */
+    readonly stateTree: SaltStateTree;
     /** Version the app must report on /health. */
     readonly projectVersion: pulumi.Input<string>;
     /** The app's TCP port. */
@@ -138,18 +140,12 @@ export interface AppServersArgs {
     readonly healthTimeoutSeconds: number;
     /** Salt LTS major version. */
     readonly saltVersion: string;
-    /** The master's private address. */
-    readonly masterAddress: pulumi.Input<string>;
-    /** The master's public key (SPKI PEM). */
-    readonly masterPublicKeyPem: pulumi.Input<string>;
-    /** Its master_finger. */
-    readonly masterFinger: pulumi.Input<string>;
-    /** SSH connection to the master (secret): minion keys are seeded there, the gate runs there. */
-    readonly masterConnection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** Completes when the master is up. */
-    readonly masterReady: pulumi.Resource;
-    /** The master's server id: a replaced master gets the release's pillar and minion keys anew (the servers stay). */
-    readonly masterServerId: pulumi.Input<string>;
+    /**
+     * The Salt master: minions pin its key and connect to its address; minion keys are seeded and
+     * the gate runs there. A replaced master gets the release's pillar and minion keys anew (the
+     * servers stay).
+     */
+    readonly master: SaltMaster;
 }
 
 /**
@@ -164,10 +160,14 @@ export class AppServers extends pulumi.ComponentResource {
     readonly minionIds: pulumi.Output<string[]>;
     /** The health gate: everything that retires the old generation depends on it. */
     readonly healthGate: command.remote.Command;
+    /** Servers in the release. */
+    readonly count: number;
 
     constructor(name: string, args: AppServersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:AppServers", name, {}, opts);
         const parent = { parent: this };
+        const master = args.master;
+        this.count = args.count;
         // Everything per server is bound to the release: a new one makes new keys and servers. A
         // replaced master keeps its address and key, so the servers stay and reconnect to it.
         const releaseBound = { ...parent, replacementTrigger: args.releaseId };
@@ -179,15 +179,15 @@ export class AppServers extends pulumi.ComponentResource {
         // leaves a new master's copy alone. A renewed URL (same path, new stdin) rewrites the file.
         const pillarPath = pulumi.all([args.app, args.releaseId]).apply(([app, releaseId]) => releasePillarPath(releaseName(app, args.stack, releaseId)));
         const pillar = new command.remote.Command(`${name}-pillar`, {
-            connection: args.masterConnection,
+            connection: master.connection,
             create: pillarPath.apply((file) => `sudo ${pillarCreateScript(file)}`),
             stdin: args.pillar,
-            delete: pulumi.all([pillarPath, args.masterServerId]).apply(([file, serverId]) => `sudo bash -c ${shellQuote(pillarDeleteScript(file, serverId))}`),
-            triggers: [pillarPath, args.masterServerId],
-        }, { ...parent, dependsOn: [args.stateTree] });
+            delete: pulumi.all([pillarPath, master.serverId]).apply(([file, serverId]) => `sudo bash -c ${shellQuote(pillarDeleteScript(file, serverId))}`),
+            triggers: [pillarPath, master.serverId],
+        }, { ...parent, dependsOn: [args.stateTree.installed] });
 
         // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
-        const shared = pulumi.all([args.app, args.releaseId, args.masterAddress, args.masterPublicKeyPem, args.masterFinger]);
+        const shared = pulumi.all([args.app, args.releaseId, master.privateAddress, master.publicKeyPem, master.finger]);
         const servers = Array.from({ length: args.count }, (_, index) => {
             const id = shared.apply(([app, releaseId]) => minionId(app, args.stack, releaseId, index));
             const key = new tls.PrivateKey(`${name}-${index}-minion-key`, { algorithm: "RSA", rsaBits: 2048 }, {
@@ -197,11 +197,11 @@ export class AppServers extends pulumi.ComponentResource {
             // The master accepts exactly this key for this id, and forgets it when the server goes. A
             // new key (new release) or master seeds anew, like the pillar.
             const seed = new command.remote.Command(`${name}-${index}-minion-key-seed`, {
-                connection: args.masterConnection,
+                connection: master.connection,
                 create: pulumi.all([id, key.publicKeyPem]).apply(([minion, publicKeyPem]) => `sudo bash -c ${shellQuote(minionKeyCreateScript(minion, publicKeyPem))}`),
-                delete: pulumi.all([id, args.masterServerId]).apply(([minion, serverId]) => `sudo bash -c ${shellQuote(minionKeyDeleteScript(minion, serverId))}`),
-                triggers: [id, key.publicKeyPem, args.masterServerId],
-            }, { ...parent, dependsOn: [args.masterReady] });
+                delete: pulumi.all([id, master.serverId]).apply(([minion, serverId]) => `sudo bash -c ${shellQuote(minionKeyDeleteScript(minion, serverId))}`),
+                triggers: [id, key.publicKeyPem, master.serverId],
+            }, { ...parent, dependsOn: [master.ready] });
             const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
                 ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>
                     renderAppServerUserData({
@@ -229,7 +229,7 @@ export class AppServers extends pulumi.ComponentResource {
         this.addresses = pulumi.all(servers.map(({ server }) => server.accessIpV4));
         this.minionIds = pulumi.all(servers.map(({ id }) => id));
         this.healthGate = new command.remote.Command(`${name}-health-gate`, {
-            connection: args.masterConnection,
+            connection: master.connection,
             create: pulumi.all([this.addresses, args.projectVersion]).apply(([addresses, version]) => healthGateScript({
                 urls: addresses.map((address) => `http://${address}:${args.port}/health`),
                 version,

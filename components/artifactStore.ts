@@ -2,13 +2,12 @@ import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { createHash, createHmac } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { createHmac } from "node:crypto";
 import { reportedOn, resourceError } from "../lib/errors";
-import { shellQuote } from "../lib/holoMaker";
-import { builderDir } from "../lib/paths";
+import { ShippedFile } from "../lib/repoFiles";
+import { shellQuote } from "../lib/shell";
 import { objectName, promotedObjectName, Release } from "./artifact";
+import { SaltMaster } from "./saltMaster";
 
 /** A catalog entry as Keystone returns it (identity.getAuthScope). */
 export interface CatalogService {
@@ -60,18 +59,6 @@ export function copyScript(release: Pick<Release, "packageName" | "version" | "s
     const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
     const flags = ["--copy-object", object, "--sha256", release.sha256, "--release", label, "--container-url", containerUrl, "--auth-url", authUrl];
     return ["set -euo pipefail", `bash "$HOME/holodeck-publish" ${flags.map(shellQuote).join(" ")}`].join("\n");
-}
-
-/** Where a promotion's copy runs: a server that reaches both stores (prod's Salt master). */
-export interface CopyHost {
-    /** SSH connection to it (secret). */
-    readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** Completes once the host is usable. */
-    readonly ready: pulumi.Resource;
-    /** Its login user (holodeck-publish goes in its home). */
-    readonly sshUser: string;
-    /** Its Nova server id: a replaced host is given holodeck-publish anew. */
-    readonly serverId: pulumi.Input<string>;
 }
 
 export interface ArtifactStoreArgs {
@@ -163,28 +150,27 @@ export class ArtifactStore extends pulumi.ComponentResource {
     }
 
     /**
-     * Copies a release another stack verified into this store, on `host`, checking its sha256
-     * there; returns the object's name once it is stored. `release.url` (the other store's
-     * temporary URL) goes in on stdin with the upload credential.
+     * Copies a release another stack verified into this store, on `master` (it reaches both
+     * stores) with holodeck-publish (`publisher`), checking its sha256 there; returns the object's
+     * name once it is stored. `release.url` (the other store's temporary URL) goes in on stdin
+     * with the upload credential.
      */
-    copyIn(release: Release, host: CopyHost): pulumi.Output<string> {
+    copyIn(release: Release, master: SaltMaster, publisher: ShippedFile): pulumi.Output<string> {
         const parent = { parent: this };
         const object = promotedObjectName(release.url);
-        const script = path.join(builderDir, "holodeck-publish");
-        const scriptHash = createHash("sha256").update(fs.readFileSync(script)).digest("hex");
         const name = this.storeName;
-        const publisher = new command.remote.CopyToRemote(`${name}-publisher`, {
-            connection: host.connection,
-            source: new pulumi.asset.FileAsset(script),
-            remotePath: `/home/${host.sshUser}/holodeck-publish`,
-            triggers: [scriptHash, host.serverId],
-        }, { ...parent, dependsOn: [host.ready] });
+        const copied = new command.remote.CopyToRemote(`${name}-publisher`, {
+            connection: master.connection,
+            source: new pulumi.asset.FileAsset(publisher.path),
+            remotePath: `/home/${master.sshUser}/holodeck-publish`,
+            triggers: [publisher.sha256, master.serverId],
+        }, { ...parent, dependsOn: [master.ready] });
         const copy = new command.remote.Command(`${name}-copy`, {
-            connection: host.connection,
+            connection: master.connection,
             create: this.containerUrl.apply((containerUrl) => copyScript(release, object, containerUrl, this.authUrl)),
             stdin: pulumi.secret(this.uploadCredential.apply((credential) => `${credential.id}\n${credential.secret}\n${release.url}\n`)),
-            triggers: [release.sha256, object, scriptHash],
-        }, { ...parent, dependsOn: [publisher] });
+            triggers: [release.sha256, object, publisher.sha256],
+        }, { ...parent, dependsOn: [copied] });
         return copy.stdout.apply(() => object);
     }
 

@@ -1,15 +1,14 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { BuildSettings, ImageSettings } from "../config";
 import { renderBuildMinionUserData } from "../lib/cloudInit";
-import { imageArgs, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
+import { imageArgs, ImageSettings, imageTag, officialBaseImage, parseBuiltImage, renderDockerfile } from "../lib/dockerImage";
 import { reportedOn, resourceError } from "../lib/errors";
-import { heredoc, holodeckBuildCommand, Manifest, shellQuote } from "../lib/holoMaker";
-import { builderDir } from "../lib/paths";
+import { BuildSettings, holodeckBuildCommand, Manifest } from "../lib/holoMaker";
+import { heredoc, shellQuote } from "../lib/shell";
+import { BuilderScripts } from "../lib/repoFiles";
 import { PushedImage } from "./artifact";
+import { ArtifactStore } from "./artifactStore";
 import { HostArgs, ManagedServer } from "./managedServer";
 
 const releaseDir = "/var/lib/holodeck/releases";
@@ -21,12 +20,10 @@ export interface BuildMinionArgs extends HostArgs {
     readonly build: BuildSettings;
     /** The package index URL with its credentials (secret); required when build.indexUrl is set. */
     readonly indexUrl?: pulumi.Input<string>;
-    /** Container URL releases are uploaded to. */
-    readonly containerUrl: pulumi.Input<string>;
-    /** Keystone v3 URL the upload credential authenticates at. */
-    readonly authUrl: string;
-    /** Application credential allowed to PUT into the container (secret). */
-    readonly uploadCredential: pulumi.Input<{ id: string; secret: string }>;
+    /** The stack's artifact store: releases are uploaded there with its upload credential. */
+    readonly store: ArtifactStore;
+    /** HoloMaker's scripts (`builderScripts`), copied to the minion. */
+    readonly builder: BuilderScripts;
     /** Also build the release's Docker image and push it (artifactFormats has docker). */
     readonly image?: ImageSettings;
     /** Port the app listens on: the image exposes it and its HEALTHCHECK asks it. */
@@ -82,10 +79,6 @@ export function parseManifest(stdout: string): Manifest {
     return manifest;
 }
 
-function fileHash(file: string): string {
-    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
 /**
  * A server of the app servers' image that runs HoloMaker per commit and publishes the .deb to the
  * artifact store. Only the build command depends on the commit: the server itself stays.
@@ -111,13 +104,15 @@ export class BuildMinion extends pulumi.ComponentResource {
         this.publicAddress = host.publicAddress;
         const connection = host.connection;
 
-        const scriptNames = ["holodeck-build", "holodeck-publish", ...(docker ? ["holodeck-image"] : [])];
-        const scriptHashes = scriptNames.map((script) => [script, fileHash(path.join(builderDir, script))]);
-        const scripts = scriptHashes.map(([script, hash]) => new command.remote.CopyToRemote(`${name}-${script}`, {
+        const shipped = Object.entries({
+            "holodeck-build": args.builder.build, "holodeck-publish": args.builder.publish, ...(docker ? { "holodeck-image": args.builder.image } : {}),
+        });
+        const scriptHashes = shipped.map(([, file]) => file.sha256);
+        const scripts = shipped.map(([script, file]) => new command.remote.CopyToRemote(`${name}-${script}`, {
             connection,
-            source: new pulumi.asset.FileAsset(path.join(builderDir, script)),
+            source: new pulumi.asset.FileAsset(file.path),
             remotePath: `/home/${args.sshUser}/${script}`,
-            triggers: [hash, host.server.id],
+            triggers: [file.sha256, host.server.id],
         }, { ...parent, dependsOn: [host.ready] }));
 
         if (args.build.indexUrl && args.indexUrl === undefined) {
@@ -125,11 +120,11 @@ export class BuildMinion extends pulumi.ComponentResource {
         }
         const build = new command.remote.Command(`${name}-build`, {
             connection,
-            create: pulumi.output(args.containerUrl).apply((containerUrl) => buildScript(args.build, containerUrl, args.authUrl)),
+            create: args.store.containerUrl.apply((containerUrl) => buildScript(args.build, containerUrl, args.store.authUrl)),
             // The index URL and the credential go in on stdin: never in the command line, the environment or a file.
-            stdin: pulumi.secret(pulumi.all([args.uploadCredential, args.build.indexUrl ? args.indexUrl ?? "" : ""]).apply(
+            stdin: pulumi.secret(pulumi.all([args.store.uploadCredential, args.build.indexUrl ? args.indexUrl ?? "" : ""]).apply(
                 ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential.id}\n${credential.secret}\n`)),
-            triggers: [args.build.commit, ...scriptHashes.map(([, hash]) => hash)],
+            triggers: [args.build.commit, ...scriptHashes],
         }, { ...parent, dependsOn: scripts });
         this.manifest = build.stdout.apply(reportedOn(this, parseManifest));
 
@@ -146,7 +141,7 @@ export class BuildMinion extends pulumi.ComponentResource {
                 // The password goes in on stdin, like the upload credential.
                 stdin: settings.username ? pulumi.secret(settings.password.apply((password) => `${password}\n`)) : undefined,
                 // A new .deb, Dockerfile, script or repository makes a new image; the old one stays in the registry.
-                triggers: [recipe.image, recipe.hash, ...scriptHashes.map(([, hash]) => hash)],
+                triggers: [recipe.image, recipe.hash, ...scriptHashes],
             }, { ...parent, dependsOn: [build] });
             this.image = pushed.stdout.apply(reportedOn(this, (stdout) => {
                 const { image, digest, repoDigest } = parseBuiltImage(stdout);

@@ -1,13 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { bundleChecker } from "../checker/bundle";
 import { RunReport } from "../checker/run";
 import { reportedOn } from "../lib/errors";
-import { heredoc, shellQuote } from "../lib/holoMaker";
-import { repoRoot } from "../lib/paths";
+import { ShippedFile } from "../lib/repoFiles";
+import { heredoc, shellQuote } from "../lib/shell";
+import { SaltMaster } from "./saltMaster";
 
 /** Inputs of {@link checkScript}. */
 export interface CheckScriptArgs {
@@ -48,18 +46,6 @@ export function checkScript(args: CheckScriptArgs): string {
     ].join("\n");
 }
 
-/** Where the bundled runner is written before it is copied to the master (build/ is not committed). */
-export const runnerFile = path.join(repoRoot, "build", "holodeck-check.js");
-
-/** Writes `bundle` to {@link runnerFile} (atomically: a concurrent run reads a whole file) and returns its path. */
-function writeRunner(bundle: string): string {
-    fs.mkdirSync(path.dirname(runnerFile), { recursive: true });
-    const partial = `${runnerFile}.${process.pid}.partial`;
-    fs.writeFileSync(partial, bundle);
-    fs.renameSync(partial, runnerFile);
-    return runnerFile;
-}
-
 /** Parses the JSON report holodeck-check printed. */
 export function parseReport(stdout: string): RunReport {
     let report: Partial<RunReport> = {};
@@ -75,14 +61,10 @@ export function parseReport(stdout: string): RunReport {
 }
 
 export interface FunctionalChecksArgs {
-    /** SSH connection to the master (secret): the checks run there, inside the network. */
-    readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** Login user on the master: the runner is copied to its home. */
-    readonly sshUser: string;
-    /** Completes when the master is up. */
-    readonly masterReady: pulumi.Resource;
-    /** The master's server id: a replaced master gets the runner anew. */
-    readonly masterServerId: pulumi.Input<string>;
+    /** The Salt master: the checks run there, inside the network; a replaced master gets the runner anew. */
+    readonly master: SaltMaster;
+    /** The bundled holodeck-check (`checkerRunner`). */
+    readonly runner: ShippedFile;
     /** The check file's text (config.ts has validated it). */
     readonly spec: string;
     /** Values of its placeholders (VERSION: what the release's /health reports). */
@@ -112,23 +94,19 @@ export class FunctionalChecks extends pulumi.ComponentResource {
     private readonly args: FunctionalChecksArgs;
     private readonly runnerPath: string;
     private readonly runner: command.remote.CopyToRemote;
-    private readonly runnerHash: string;
     private readonly reports: pulumi.Output<RunReport>[] = [];
 
     constructor(name: string, args: FunctionalChecksArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:FunctionalChecks", name, {}, opts);
         this.name = name;
         this.args = args;
-        const bundle = bundleChecker();
-        this.runnerHash = createHash("sha256").update(bundle).digest("hex");
-        this.runnerPath = `/home/${args.sshUser}/holodeck-check.js`;
+        this.runnerPath = `/home/${args.master.sshUser}/holodeck-check.js`;
         this.runner = new command.remote.CopyToRemote(`${name}-runner`, {
-            connection: args.connection,
-            // CopyToRemote copies files, not in-memory assets: the bundle goes through one.
-            source: new pulumi.asset.FileAsset(writeRunner(bundle)),
+            connection: args.master.connection,
+            source: new pulumi.asset.FileAsset(args.runner.path),
             remotePath: this.runnerPath,
-            triggers: [this.runnerHash, args.masterServerId],
-        }, { parent: this, dependsOn: [args.masterReady] });
+            triggers: [args.runner.sha256, args.master.serverId],
+        }, { parent: this, dependsOn: [args.master.ready] });
         this.registerOutputs({});
     }
 
@@ -137,9 +115,9 @@ export class FunctionalChecks extends pulumi.ComponentResource {
         const script = pulumi.all([targets, this.args.variables]).apply(([urls, variables]) =>
             checkScript({ runner: this.runnerPath, spec: this.args.spec, variables, targets: urls }));
         const run = new command.remote.Command(`${this.name}-${what}`, {
-            connection: this.args.connection,
+            connection: this.args.master.connection,
             create: script,
-            triggers: [this.args.releaseId, createHash("sha256").update(this.args.spec).digest("hex"), this.runnerHash],
+            triggers: [this.args.releaseId, createHash("sha256").update(this.args.spec).digest("hex"), this.args.runner.sha256],
         }, { parent: this, dependsOn: [this.runner, ...after] });
         this.reports.push(run.stdout.apply(reportedOn(this, parseReport)));
         return run;

@@ -1,5 +1,6 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { AppServers } from "./appServers";
 
 export interface LoadBalancerArgs {
     /** Subnet of the VIP and of the members. */
@@ -8,10 +9,8 @@ export interface LoadBalancerArgs {
     readonly externalNetwork: string;
     /** The release whose servers the pool holds: a new release gets a new pool. */
     readonly releaseId: pulumi.Input<string>;
-    /** Servers in the release. */
-    readonly count: number;
-    /** Their private addresses, in order. */
-    readonly addresses: pulumi.Input<string[]>;
+    /** The release's servers, the pool's members. */
+    readonly servers: AppServers;
     /** The app's port on the servers. */
     readonly port: number;
     /** Members join only after these have passed (the health gate, the functional checks). */
@@ -47,9 +46,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
         new openstack.loadbalancer.Monitor(`${name}-health`, {
             poolId: pool.id, type: "HTTP", urlPath: "/health", expectedCodes: "200", delay: 5, timeout: 3, maxRetries: 3,
         }, releaseBound);
-        const addresses = pulumi.output(args.addresses);
-        const members = Array.from({ length: args.count }, (_, index) => new openstack.loadbalancer.Member(`${name}-member-${index}`, {
-            poolId: pool.id, address: addresses.apply((all) => all[index]), protocolPort: args.port, subnetId: args.subnetId,
+        const members = Array.from({ length: args.servers.count }, (_, index) => new openstack.loadbalancer.Member(`${name}-member-${index}`, {
+            poolId: pool.id, address: args.servers.addresses.apply((all) => all[index]), protocolPort: args.port, subnetId: args.subnetId,
         }, { ...releaseBound, dependsOn: args.admitAfter }));
         this.listener = new openstack.loadbalancer.Listener(`${name}-http`, {
             loadbalancerId: balancer.id, protocol: "HTTP", protocolPort: this.port, defaultPoolId: pool.id,

@@ -30,6 +30,8 @@ export class SaltMaster extends pulumi.ComponentResource {
     readonly ready: command.remote.Command;
     /** Nova id of the master's server: a new one must be given the state tree, keys and pillars anew. */
     readonly serverId: pulumi.Output<string>;
+    /** Login user of its image: files Pulumi copies there go to this user's home. */
+    readonly sshUser: string;
 
     constructor(name: string, args: SaltMasterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:SaltMaster", name, {}, opts);
@@ -55,6 +57,7 @@ export class SaltMaster extends pulumi.ComponentResource {
         this.connection = host.connection;
         this.ready = host.ready;
         this.serverId = host.server.id;
+        this.sshUser = args.sshUser;
 
         this.registerOutputs({
             privateAddress: this.privateAddress, publicAddress: this.publicAddress, publicKeyPem: this.publicKeyPem, finger: this.finger,

@@ -1,22 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { heredoc } from "../lib/holoMaker";
-import { repoRoot } from "../lib/paths";
-
-/** The state tree in the repository: salt/states (file_roots) and salt/pillar (pillar_roots). */
-export const saltDir = path.join(repoRoot, "salt");
-
-/** Every file of the tree, by path relative to salt/, in a stable order. */
-export function readStateTree(dir: string = saltDir): Record<string, string> {
-    const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-        .filter((entry) => entry.isFile())
-        .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-        .sort();
-    return Object.fromEntries(files.map((file) => [file, fs.readFileSync(path.join(dir, file), "utf8")]));
-}
+import { heredoc } from "../lib/shell";
+import { SaltMaster } from "./saltMaster";
 
 const delimiter = "HOLODECK_STATE_TREE_EOF";
 
@@ -25,7 +11,7 @@ const delimiter = "HOLODECK_STATE_TREE_EOF";
  * `files` and puts the pillar top file in place, owned by `owner` (the master runs as user salt).
  * The releases' own pillar files are left alone: each belongs to its release.
  */
-export function stateTreeScript(files: Record<string, string>, root = "", owner = "salt"): string {
+export function stateTreeScript(files: Readonly<Record<string, string>>, root = "", owner = "salt"): string {
     const lines = [
         "set -euo pipefail",
         `rm -rf ${root}/srv/salt`,
@@ -40,28 +26,25 @@ export function stateTreeScript(files: Record<string, string>, root = "", owner 
 }
 
 export interface SaltStateTreeArgs {
-    /** SSH connection to the master (secret). */
-    readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** Completes when salt-master is up (user salt exists). */
-    readonly masterReady: pulumi.Resource;
-    /** The master's server id: a replaced master gets the tree anew. */
-    readonly masterServerId: pulumi.Input<string>;
+    /** The master the tree goes to; a replaced master gets it anew. */
+    readonly master: SaltMaster;
+    /** The tree's files by path relative to salt/ (`readStateTree`): states/... and pillar/top.sls. */
+    readonly files: Readonly<Record<string, string>>;
 }
 
-/** Puts the repository's state tree and pillar top file on the master; re-runs when they change. */
+/** Puts the state tree and pillar top file on the master; re-runs when they change. */
 export class SaltStateTree extends pulumi.ComponentResource {
     /** Completes when the tree is in place: app servers apply states only after it. */
     readonly installed: command.remote.Command;
 
     constructor(name: string, args: SaltStateTreeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:SaltStateTree", name, {}, opts);
-        const tree = readStateTree();
-        const treeHash = createHash("sha256").update(JSON.stringify(tree)).digest("hex");
+        const treeHash = createHash("sha256").update(JSON.stringify(args.files)).digest("hex");
         this.installed = new command.remote.Command(`${name}-install`, {
-            connection: args.connection,
-            create: heredoc("sudo bash -s", stateTreeScript(tree), "HOLODECK_SCRIPT_EOF", "the state tree's script"),
-            triggers: [treeHash, args.masterServerId],
-        }, { parent: this, dependsOn: [args.masterReady] });
+            connection: args.master.connection,
+            create: heredoc("sudo bash -s", stateTreeScript(args.files), "HOLODECK_SCRIPT_EOF", "the state tree's script"),
+            triggers: [treeHash, args.master.serverId],
+        }, { parent: this, dependsOn: [args.master.ready] });
         this.registerOutputs({});
     }
 }

@@ -8,7 +8,7 @@
 import { isIPv4 } from "node:net";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { shellQuote } from "./holoMaker";
+import { shellQuote } from "./shell";
 import { masterFinger, saltRelease } from "./salt";
 
 /** Nova refuses user-data longer than this many bytes once base64-encoded (ServerUserDataTooLarge). */

@@ -1,7 +1,34 @@
 // HoloMaker's contract with the rest of the program: the command line that builds a release
 // on a build minion, and the manifest that comes back.
-import { BuildSettings } from "../config";
 import { stateDefaults } from "./salt";
+import { shellQuote } from "./shell";
+
+/** How HoloMaker builds the app: the arguments of builder/holodeck-build. */
+export interface BuildSettings {
+    /** Git URL (https or ssh) of the app's repository. */
+    readonly repo: string;
+    /** Full 40-hex SHA of the commit to build. */
+    readonly commit: string;
+    /** Project directory inside the repository; "" for the root. */
+    readonly subdir: string;
+    /** Debian package name; "" derives it from the project's name. */
+    readonly packageName: string;
+    /** Virtualenv path on the servers; "" for /opt/venvs/<package name>. */
+    readonly prefix: string;
+    /** Debian-packaged interpreter the venv is built with. */
+    readonly python: string;
+    /** Console script and arguments of the systemd service; "" ships no unit. */
+    readonly service: string;
+    /**
+     * Package index URL without its credentials (what may be shown); "" uses the public index
+     * unless findLinks are given. The whole URL is the `indexUrl` of the stack's release settings, a secret.
+     */
+    readonly indexUrl: string;
+    /** Wheel directories or URLs dependencies may come from. */
+    readonly findLinks: readonly string[];
+    /** Keep pip, setuptools and wheel in the runtime venv. */
+    readonly withPip: boolean;
+}
 
 /** What builder/holodeck-build writes beside each .deb (DIR/NAME_VERSION_ARCH.deb.json). */
 export interface Manifest {
@@ -28,21 +55,6 @@ export interface Manifest {
     osId: string;
     /** Its version (os-release VERSION_ID, e.g. 12, 24.04); "" on rolling releases. */
     osVersion: string;
-}
-
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(word: string): string {
-    return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * `command` fed `content` by a quoted heredoc (no expansion inside) ending at `delimiter`, as
- * lines of a script. Refuses content that holds the delimiter line (`what` names it), which
- * would end the heredoc early and run the rest as commands.
- */
-export function heredoc(command: string, content: string, delimiter: string, what: string): string {
-    if (content.split("\n").includes(delimiter)) throw new Error(`${what} contains the line ${delimiter}`);
-    return [`${command} <<'${delimiter}'`, content.endsWith("\n") ? content.slice(0, -1) : content, delimiter].join("\n");
 }
 
 /** `url` without the userinfo (user:password@) of its authority: what may be shown. */

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { repoRoot } from "./paths";
+import { saltDir } from "./repoFiles";
 
 /** Where Salt comes from and which release line the servers are pinned to. */
 export const saltRelease = {
@@ -130,7 +130,7 @@ export interface StateDefaults {
 
 /** The holodeck state's paths and modes for the package `app`, from the state tree's defaults.yaml. */
 export function stateDefaults(app: string): StateDefaults {
-    const file = path.join(repoRoot, "salt", "states", "holodeck", "defaults.yaml");
+    const file = path.join(saltDir, "states", "holodeck", "defaults.yaml");
     const values = (parse(fs.readFileSync(file, "utf8"), { version: "1.1" }) as { holodeck: Record<string, string> }).holodeck;
     return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value.split("{app}").join(app)])) as unknown as StateDefaults;
 }

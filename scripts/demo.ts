@@ -9,13 +9,12 @@ import * as path from "node:path";
 import { renderTable } from "../checker/report";
 import { runChecks } from "../checker/run";
 import { loadSpec } from "../checker/spec";
-import {
-    buildImage, dockerUnavailable, ensureBaseImage, imageTag, inspectImage, removeImage, runContainer, waitForHealthy, writeImageConfig,
-} from "../lib/dockerImage";
+import { imageTag } from "../lib/dockerImage";
+import { buildImage, dockerUnavailable, ensureBaseImage, inspectImage, removeImage, runContainer, waitForHealthy, writeImageConfig } from "../tools/docker";
 import { Manifest } from "../lib/holoMaker";
-import { buildRelease, commitDirectory, debianWheels, fetchHealth, isInstalled, run, sampleAppDir, startService } from "../lib/localRelease";
-import { stackAppConfig } from "../lib/stackFiles";
-import { renderConfigIni } from "../lib/saltRender";
+import { buildRelease, commitDirectory, debianWheels, fetchHealth, isInstalled, run, sampleAppDir, startService } from "../tools/localRelease";
+import { stackAppConfig } from "../tools/stackFiles";
+import { renderConfigIni } from "../tools/saltRender";
 
 const packageName = "holodeck-hello";
 

@@ -9,9 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { ConfigError } from "../config";
-import { OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { OfflineRun, RecordedResource, reveal, runOffline } from "../tools/offlineRun";
 import { repoRoot } from "../lib/paths";
-import { projectName, promotionStandIn, readStackFile, StackFile, stackFile } from "../lib/stackFiles";
+import { projectName, promotionStandIn, readStackFile, StackFile, stackFile } from "../tools/stackFiles";
 
 type Program = () => Promise<Record<string, unknown>>;
 

@@ -6,10 +6,10 @@
 // again and keeps the servers; a delete acts only on the master its resource was created on.
 import * as assert from "node:assert/strict";
 import { minionKeyDeleteScript, pillarDeleteScript, releaseName } from "../components/appServers";
-import { shellQuote } from "../lib/holoMaker";
-import { OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { shellQuote } from "../lib/shell";
+import { OfflineRun, RecordedResource, reveal, runOffline } from "../tools/offlineRun";
 import { releasePillarPath } from "../lib/salt";
-import { projectName, stackConfig } from "../lib/stackFiles";
+import { projectName, stackConfig } from "../tools/stackFiles";
 
 type Program = () => Promise<Record<string, unknown>>;
 

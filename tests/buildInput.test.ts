@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, parseConfig, RawConfig } from "../config";
 import { serviceCommandProblem } from "../lib/holoMaker";
-import { commitDirectory, debianWheels, holodeckBuild, sampleAppDir, withConfigFile } from "../lib/localRelease";
+import { commitDirectory, debianWheels, holodeckBuild, sampleAppDir, withConfigFile } from "../tools/localRelease";
 
 interface Finished {
     readonly status: number | null;

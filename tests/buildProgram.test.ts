@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, parseConfig, RawConfig } from "../config";
-import { isSecretValue, OfflineRun, reveal, runOffline } from "../lib/offlineRun";
+import { isSecretValue, OfflineRun, reveal, runOffline } from "../tools/offlineRun";
 import { testConfig as programTestConfig } from "./programConfig";
 
 const password = "Pa55-index-s3cret";

@@ -10,12 +10,12 @@ import * as net from "node:net";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleChecker } from "../checker/bundle";
+import { bundleChecker } from "../lib/repoFiles";
 import { checkScript, parseReport } from "../components/functionalChecks";
 import { renderJUnit, renderTable } from "../checker/report";
 import { CheckResult, runChecks, RunReport } from "../checker/run";
 import { loadSpec, parseSpec, SpecError } from "../checker/spec";
-import { buildRelease, commitDirectory, debianWheels, refusedPort, run, runAsync, RunningService, sampleAppDir, startService } from "../lib/localRelease";
+import { buildRelease, commitDirectory, debianWheels, refusedPort, run, runAsync, RunningService, sampleAppDir, startService } from "../tools/localRelease";
 
 const sampleChecks = path.join(sampleAppDir, "holodeck-checks.yaml");
 const greeting = "Hello from the checker's test";

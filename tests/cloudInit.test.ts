@@ -22,9 +22,9 @@ import {
     SaltMasterUserDataArgs,
     SshHostKey,
 } from "../lib/cloudInit";
-import { run } from "../lib/localRelease";
+import { run } from "../tools/localRelease";
 import { masterFinger, saltRelease } from "../lib/salt";
-import { sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
+import { sshKeygenEd25519 as sshHostKey } from "../tools/offlineRun";
 
 interface WriteFile {
     path: string;

@@ -6,30 +6,13 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-    buildImage,
-    configPath,
-    dockerClient,
-    DockerfileArgs,
-    dockerUnavailable,
-    ensureBaseImage,
-    imageArgs,
-    imageTag,
-    inspectImage,
-    parseBuiltImage,
-    removeImage,
-    renderDockerfile,
-    RunningContainer,
-    runContainer,
-    serviceCommand,
-    waitForHealthy,
-    writeImageConfig,
-} from "../lib/dockerImage";
+import { configPath, DockerfileArgs, imageArgs, imageTag, parseBuiltImage, renderDockerfile, serviceCommand } from "../lib/dockerImage";
+import { buildImage, defaultBaseImage, dockerClient, dockerUnavailable, ensureBaseImage, inspectImage, removeImage, RunningContainer, runContainer, waitForHealthy, writeImageConfig } from "../tools/docker";
 import { Manifest } from "../lib/holoMaker";
-import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../lib/localRelease";
-import { stackAppConfig } from "../lib/stackFiles";
+import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../tools/localRelease";
+import { stackAppConfig } from "../tools/stackFiles";
 import { builderDir } from "../lib/paths";
-import { renderConfigIni } from "../lib/saltRender";
+import { renderConfigIni } from "../tools/saltRender";
 
 // Not the demo's holodeck-hello, so the two never share an image tag.
 const name = "holodeck-hello-docker";
@@ -193,7 +176,7 @@ describe("the Docker image of a release", function () {
             for (const dir of [root, scriptDir, path.join(scriptDir, "tmp"), path.join(scriptDir, "home")]) fs.mkdirSync(dir, { recursive: true });
             fs.copyFileSync(deb, path.join(scriptDir, manifest.file));
             fs.writeFileSync(path.join(scriptDir, `${manifest.file}.json`), JSON.stringify(manifest));
-            fs.writeFileSync(path.join(scriptDir, "Dockerfile"), renderDockerfile(imageArgs(manifest, port)));
+            fs.writeFileSync(path.join(scriptDir, "Dockerfile"), renderDockerfile(imageArgs(manifest, port, defaultBaseImage)));
             fs.writeFileSync(path.join(root, "htpasswd"), run("htpasswd", ["-Bbn", user, password]));
             fs.writeFileSync(path.join(root, "config.yml"), [
                 "version: 0.1", "log: {level: info}", `storage: {filesystem: {rootdirectory: ${root}/data}}`,

@@ -5,8 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
-import { refusedPort } from "../lib/localRelease";
-import { runOffline } from "../lib/offlineRun";
+import { refusedPort } from "../tools/localRelease";
+import { runOffline } from "../tools/offlineRun";
 import { commitA, commitB, prodConfig, verifiedArtifact } from "./programConfig";
 import { assertReportedError, previewSteps, Workspace } from "./realEngine";
 

@@ -3,7 +3,7 @@
 // and resource checks, what Create returns, which changes replace a resource).
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { runAsync } from "../lib/localRelease";
+import { runAsync } from "../tools/localRelease";
 import { repoRoot } from "../lib/paths";
 import { installedPlugin } from "./realEngine";
 

@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../lib/paths";
-import { reveal, runOffline } from "../lib/offlineRun";
-import { Finished } from "../lib/localRelease";
+import { reveal, runOffline } from "../tools/offlineRun";
+import { Finished } from "../tools/localRelease";
 import { FakeOpenStack } from "./fakeOpenStack";
 import { assertReportedError, previewSteps, Workspace } from "./realEngine";
 

@@ -7,7 +7,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runAsync } from "../lib/localRelease";
+import { runAsync } from "../tools/localRelease";
 import { repoRoot } from "../lib/paths";
 
 describe("scripts/engine.sh against a proxy that refuses", function () {

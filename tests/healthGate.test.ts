@@ -4,8 +4,8 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { healthGateScript, minionId } from "../components/appServers";
-import { heredoc } from "../lib/holoMaker";
-import { refusedPort, run, runAsync } from "../lib/localRelease";
+import { heredoc } from "../lib/shell";
+import { refusedPort, run, runAsync } from "../tools/localRelease";
 
 interface Server {
     url: string;

@@ -16,10 +16,10 @@ import {
     runHolodeckBuild,
     sampleAppDir,
     startService,
-} from "../lib/localRelease";
+} from "../tools/localRelease";
 import { holodeckBuildCommand, Manifest } from "../lib/holoMaker";
-import { stackAppConfig } from "../lib/stackFiles";
-import { renderConfigIni } from "../lib/saltRender";
+import { stackAppConfig } from "../tools/stackFiles";
+import { renderConfigIni } from "../tools/saltRender";
 import { stateDefaults } from "../lib/salt";
 
 const python = "/usr/bin/python3";

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../lib/paths";
-import { readStackFile } from "../lib/stackFiles";
+import { readStackFile } from "../tools/stackFiles";
 
 function plan(args: string[]) {
     return spawnSync(process.execPath, ["-r", "ts-node/register", path.join(repoRoot, "scripts", "plan.ts"), ...args], {

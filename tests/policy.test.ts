@@ -11,10 +11,10 @@ import type * as grpcTypes from "@grpc/grpc-js";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { AnalyzeRequest, AnalyzeResponse, AnalyzerResourceOptions } from "@pulumi/pulumi/proto/analyzer_pb";
 import { renderAppServerUserData, renderBuildMinionUserData, renderSaltMasterUserData } from "../lib/cloudInit";
-import { OfflineRun, RecordedResource, reveal, runOffline, sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
+import { OfflineRun, RecordedResource, reveal, runOffline, sshKeygenEd25519 as sshHostKey } from "../tools/offlineRun";
 import { repoRoot } from "../lib/paths";
 import { masterFinger } from "../lib/salt";
-import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
+import { projectName, promotionStandIn, stackConfig } from "../tools/stackFiles";
 import { admittedTcpPorts, holodeckPolicies, saltPorts, stackOf, types } from "../policy/policies";
 
 type Props = Record<string, unknown>;

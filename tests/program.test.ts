@@ -4,11 +4,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleChecker } from "../checker/bundle";
+import { bundleChecker, runnerFile } from "../lib/repoFiles";
 import { minionKeyDeleteScript, pillarDeleteScript } from "../components/appServers";
-import { runnerFile } from "../components/functionalChecks";
-import { shellQuote } from "../lib/holoMaker";
-import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { shellQuote } from "../lib/shell";
+import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../tools/offlineRun";
 import { adminCidr, commitA, commitB, prodConfig, testConfig, verifiedArtifact } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { Finished, runAsync } from "../lib/localRelease";
+import { Finished, runAsync } from "../tools/localRelease";
 import { repoRoot } from "../lib/paths";
 
 let bin: string | undefined;

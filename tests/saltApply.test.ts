@@ -12,12 +12,12 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { minionId } from "../components/appServers";
-import { saltDir } from "../components/saltStateTree";
-import { defaultBaseImage, dockerClient, dockerUnavailable, ensureBaseImage } from "../lib/dockerImage";
+import { saltDir } from "../lib/repoFiles";
+import { defaultBaseImage, dockerClient, dockerUnavailable, ensureBaseImage } from "../tools/docker";
 import { Manifest } from "../lib/holoMaker";
-import { buildRelease, commitDirectory, debianWheels, run, runAsync, sampleAppDir } from "../lib/localRelease";
+import { buildRelease, commitDirectory, debianWheels, run, runAsync, sampleAppDir } from "../tools/localRelease";
 import { renderReleasePillar, stateDefaults } from "../lib/salt";
-import { LocalMinion, saltVenv } from "../lib/saltRender";
+import { LocalMinion, saltVenv } from "../tools/saltRender";
 
 // Not the demo's or the Docker test's package name: nothing else installs this one.
 const app = "holodeck-hello-salt";

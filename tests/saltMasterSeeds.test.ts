@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { instanceIdFile, minionKeyCreateScript, minionKeyDeleteScript, pillarCreateScript, pillarDeleteScript } from "../components/appServers";
 import { releasePillarPath } from "../lib/salt";
-import { saltVenv } from "../lib/saltRender";
+import { saltVenv } from "../tools/saltRender";
 
 /** Runs `script` with bash, `input` on its stdin as a pipe (an SSH session's stdin is one). */
 function bash(script: string, input = ""): string {

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderSaltMasterUserData, saltMasterDropIn, saltMasterDropInPath } from "../lib/cloudInit";
-import { sshKeygenEd25519 as sshHostKey } from "../lib/offlineRun";
+import { sshKeygenEd25519 as sshHostKey } from "../tools/offlineRun";
 
 describe("the Salt master's unit drop-in", () => {
     it("is written by the master's user data, root-owned, 0644", () => {

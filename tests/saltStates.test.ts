@@ -2,13 +2,14 @@
 // the pillar the real program writes for each release.
 import * as assert from "node:assert/strict";
 import { minionId, releaseName } from "../components/appServers";
-import { readStateTree, stateTreeScript } from "../components/saltStateTree";
-import { runOffline, reveal } from "../lib/offlineRun";
+import { stateTreeScript } from "../components/saltStateTree";
+import { readStateTree } from "../lib/repoFiles";
+import { runOffline, reveal } from "../tools/offlineRun";
 import { renderReleasePillar, stateDefaults, statePillarKeys } from "../lib/salt";
 import { holodeckBuildCommand } from "../lib/holoMaker";
 import { parse } from "yaml";
-import { projectName, promotionStandIn, stackConfig } from "../lib/stackFiles";
-import { LocalMinion, renderConfigIni } from "../lib/saltRender";
+import { projectName, promotionStandIn, stackConfig } from "../tools/stackFiles";
+import { LocalMinion, renderConfigIni } from "../tools/saltRender";
 import { configPath } from "../lib/dockerImage";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ManagedServer, ManagedServerArgs, replacedInsteadOfMutated, sshDialErrorLimit, sshPerDialTimeoutSeconds } from "../components/managedServer";
 import { canonicalCidr, existingSubnet, ExposureArgs, ingressRules } from "../components/network";
-import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../tools/offlineRun";
 import { testConfig as programTestConfig } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;

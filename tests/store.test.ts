@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promotedObjectName, releaseId } from "../components/artifact";
 import { copyScript, downloadUrlExpiry, signTempUrl } from "../components/artifactStore";
-import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../lib/offlineRun";
+import { isSecretValue, OfflineRun, RecordedResource, reveal, runOffline } from "../tools/offlineRun";
 import { commitA, prodConfig as programProdConfig, testConfig as programTestConfig } from "./programConfig";
 
 type Program = () => Promise<Record<string, unknown>>;

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { commitDirectory, debianWheels, run, runHolodeckBuild } from "../lib/localRelease";
+import { commitDirectory, debianWheels, run, runHolodeckBuild } from "../tools/localRelease";
 import { Manifest } from "../lib/holoMaker";
 
 const python = "/usr/bin/python3";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseSpec } from "../checker/spec";
-import type { SshHostKey } from "./cloudInit";
+import type { SshHostKey } from "../lib/cloudInit";
 
 /** The SDK's marker of a secret value inside serialized properties. */
 const secretSig = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" };

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, parse, parseDocument } from "yaml";
 import { OfflineCloud } from "./offlineRun";
-import { repoRoot } from "./paths";
+import { repoRoot } from "../lib/paths";
 
 /** The project's name, from Pulumi.yaml. */
 export function projectName(): string {

@@ -3,9 +3,9 @@
 import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Manifest } from "./holoMaker";
-import { builderDir, repoRoot } from "./paths";
-import { stateDefaults } from "./salt";
+import { Manifest } from "../lib/holoMaker";
+import { builderDir, repoRoot } from "../lib/paths";
+import { stateDefaults } from "../lib/salt";
 
 export const holodeckBuild = path.join(builderDir, "holodeck-build");
 export const sampleAppDir = path.join(repoRoot, "examples", "hello");

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { saltDir } from "../components/saltStateTree";
-import { repoRoot } from "./paths";
-import { ReleasePillarArgs, releasePillarPath, renderReleasePillar } from "./salt";
+import { saltDir } from "../lib/repoFiles";
+import { repoRoot } from "../lib/paths";
+import { ReleasePillarArgs, releasePillarPath, renderReleasePillar } from "../lib/salt";
 
 /** The Salt virtualenv: $HOLODECK_SALT_VENV, or the cache path scripts/salt-venv.sh uses. */
 export function saltVenv(): string {
