@@ -2,7 +2,7 @@
 # Makes the Salt virtualenv the tests run real Salt from (salt-call, salt-key), from
 # scripts/salt-requirements.txt (pinned, hashed), with Debian's /usr/bin/python3, in
 # $HOLODECK_SALT_VENV (default ~/.cache/holodeck/salt-<hash of the requirements>). Returns at once
-# when it is there. Prints nothing on success; the venv's path is what saltVenv() in lib/saltRender.ts computes too.
+# when it is there. Prints nothing on success; the venv's path is what saltVenv() in tools/saltRender.ts computes too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

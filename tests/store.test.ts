@@ -1,5 +1,5 @@
 // The artifact store and the release id: the pure functions directly, and the program's wiring of
-// them under the SDK's mocks (lib/offlineRun.ts). The copy itself runs for real in publish.test.ts.
+// them under the SDK's mocks (tools/offlineRun.ts). The copy itself runs for real in publish.test.ts.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
