@@ -38,8 +38,13 @@ export interface PromotedRelease {
     readonly image: boolean;
 }
 
-/** The OpenStack side: where and on what the servers run. */
-export interface InfraSettings {
+/** Servers on OpenStack: the cloud, and where and on what the servers run. */
+export interface OpenStackSettings {
+    readonly kind: "openstack";
+    /** Keystone v3 URL (openstack:authUrl). */
+    readonly authUrl: string;
+    /** Region (openstack:region); "" for the cloud's default. */
+    readonly region: string;
     /** Glance image ID of every server (build minion and app servers alike, so the artifact fits). */
     readonly imageId: string;
     /** Flavor name of the app servers. */
@@ -50,15 +55,26 @@ export interface InfraSettings {
     readonly buildFlavor: string;
     /** Existing network ID; "" creates a network, subnet and router. */
     readonly networkId: string;
-    /** CIDR of the subnet created when no networkId is given. */
-    readonly networkCidr: string;
     /** External network for floating IPs and the router's gateway. */
     readonly externalNetwork: string;
     /** The only CIDR SSH (22) is open to. */
     readonly adminCidr: string;
-    /** Login user of the image (debian on Debian cloud images, ubuntu on Ubuntu's). */
+}
+
+/** Servers as containers of this machine's Docker engine that boot systemd and cloud-init. */
+export interface DockerSettings {
+    readonly kind: "docker";
+    /** Image every server container boots (scripts/server-image.sh makes it). */
+    readonly serverImage: string;
+}
+
+/** What every substrate shares. */
+export interface InfraSettings {
+    /** CIDR of the network created for the stack (OpenStack: when no networkId is given). */
+    readonly networkCidr: string;
+    /** Login user of the servers' image (debian on Debian cloud images, ubuntu on Ubuntu's). */
     readonly sshUser: string;
-    /** Salt LTS major version the master and minions install, e.g. "3008". */
+    /** Salt LTS major version the master and minions run, e.g. "3008". */
     readonly saltVersion: string;
 }
 
@@ -93,17 +109,13 @@ export interface CheckFile {
 /** The placeholders the program fills in a check file: VERSION is what /health reports. */
 const checkVariables = ["VERSION"] as const;
 
-/** The cloud, as the OpenStack provider's own configuration names it. */
-export interface CloudSettings {
-    /** Keystone v3 URL (openstack:authUrl). */
-    readonly authUrl: string;
-    /** Region (openstack:region); "" for the cloud's default. */
-    readonly region: string;
-}
+/** The substrates servers can run on (holodeck:substrate). */
+export const substrates = ["openstack", "docker"] as const;
 
 export interface HolodeckConfig {
     readonly release: BuiltRelease | PromotedRelease;
-    readonly cloud: CloudSettings;
+    /** Where the servers, network, store and balancer are (the one thing that differs per substrate). */
+    readonly substrate: OpenStackSettings | DockerSettings;
     readonly infra: InfraSettings;
     readonly app: AppSettings;
 }
@@ -242,29 +254,16 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     const fromStack = text("promoteFrom", "organization/holodeck/test");
     if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack) || fromStack.split("/").some((part) => /^\.+$/.test(part))) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
 
-    const imageId = read.required("imageId", "<glance image UUID>");
-    if (imageId && !uuid.test(imageId)) problem("imageId", `'${imageId}' is not an image ID: use the UUID (\`openstack image list\`), not a name, so every server runs the same image`);
-    else if (/^[0-]+$/.test(imageId)) problem("imageId", "is still the placeholder of the stack file: set it to your image's UUID (`openstack image list`)");
-    const flavor = read.required("flavor", "<flavor name>");
-    const networkId = text("networkId");
-    if (networkId && !uuid.test(networkId)) problem("networkId", `'${networkId}' is not a network ID: use the UUID (\`openstack network list\`), or leave it empty to create a network`);
+    const kind = text("substrate", "openstack");
+    if (!(substrates as readonly string[]).includes(kind)) {
+        problem("substrate", `'${kind}' must be openstack (servers on an OpenStack cloud) or docker (containers of this machine's Docker engine)`);
+    }
+    const substrate = kind === "docker" ? parseDocker(read) : parseOpenStack(read);
     const parsedNetwork = read.cidr("networkCidr", "10.80.0.0/24");
     const networkCidr = cidrText(parsedNetwork);
-    const admin = read.required("adminCidr", "203.0.113.0/24") ? read.cidr("adminCidr") : undefined;
-    const adminCidr = cidrText(admin);
-    if (admin?.prefixLength === 0) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
-    else if (admin && admin.prefixLength < broadestPrivatePrefix) {
-        problem("adminCidr", `'${adminCidr}' would open SSH to ${addressCount(admin.prefixLength)} addresses, much of the internet: use your office or bastion CIDR (a /${broadestPrivatePrefix} or narrower)`);
-    }
     const allowedCidr = cidrText(read.cidr("appCidr"));
     const saltVersion = text("saltVersion", "3008");
     if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
-    const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
-    if (authUrl && hasCredentials(authUrl)) {
-        problem("openstack:authUrl", `'${redactUrl(authUrl)}' carries credentials: remove them, and set the password as a secret (\`pulumi config set --secret openstack:password\`)`);
-    } else if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) {
-        problem("openstack:authUrl", `'${redactUrl(authUrl)}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
-    }
     const sshUser = text("sshUser", "debian");
     if (!/^[a-z_][a-z0-9_-]*$/.test(sshUser)) problem("sshUser", `'${sshUser}' is not a user name`);
 
@@ -278,7 +277,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
-    const network = networkId ? undefined : parsedNetwork;
+    const network = substrate.kind === "openstack" && substrate.networkId ? undefined : parsedNetwork;
     if (network) {
         // Two releases' servers side by side during a rollout, the master, the build minion and the
         // load balancer; Neutron keeps the network, broadcast, gateway and DHCP addresses.
@@ -298,23 +297,55 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("appService", `runs the app on port ${servicePort}, but holodeck:appPort is ${app.port}: make them agree`);
     }
 
-    const names = {
-        masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor,
-        externalNetwork: text("externalNetwork", "PUBLICNET"), region: text("openstack:region"),
-    };
-
     if (read.problems.length > 0) throw new ConfigError(read.problems);
     return {
         release: source === "promote"
             ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
             : { kind: "build", build: { ...build, commit }, ...(indexUrlSecret ? { indexUrl: indexUrlSecret } : {}), ...(image ? { image } : {}) },
-        cloud: { authUrl: authUrl.replace(/\/$/, ""), region: names.region },
-        infra: {
-            imageId: imageId.toLowerCase(), flavor, masterFlavor: names.masterFlavor, buildFlavor: names.buildFlavor,
-            networkId, networkCidr, externalNetwork: names.externalNetwork, adminCidr, sshUser, saltVersion,
-        },
+        substrate,
+        infra: { networkCidr, sshUser, saltVersion },
         app: checks ? { ...app, checks } : app,
     };
+}
+
+/** Keys that only the openstack substrate reads. */
+const openStackKeys = ["imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "externalNetwork", "adminCidr", "openstack:authUrl", "openstack:region"];
+
+function parseOpenStack(read: Reader): OpenStackSettings {
+    const problem = read.problem.bind(read);
+    const text = read.text.bind(read);
+    const imageId = read.required("imageId", "<glance image UUID>");
+    if (imageId && !uuid.test(imageId)) problem("imageId", `'${imageId}' is not an image ID: use the UUID (\`openstack image list\`), not a name, so every server runs the same image`);
+    else if (/^[0-]+$/.test(imageId)) problem("imageId", "is still the placeholder of the stack file: set it to your image's UUID (`openstack image list`)");
+    const flavor = read.required("flavor", "<flavor name>");
+    const networkId = text("networkId");
+    if (networkId && !uuid.test(networkId)) problem("networkId", `'${networkId}' is not a network ID: use the UUID (\`openstack network list\`), or leave it empty to create a network`);
+    const admin = read.required("adminCidr", "203.0.113.0/24") ? read.cidr("adminCidr") : undefined;
+    const adminCidr = cidrText(admin);
+    if (admin?.prefixLength === 0) problem("adminCidr", `'${adminCidr}' would open SSH to the whole internet: use your office or bastion CIDR`);
+    else if (admin && admin.prefixLength < broadestPrivatePrefix) {
+        problem("adminCidr", `'${adminCidr}' would open SSH to ${addressCount(admin.prefixLength)} addresses, much of the internet: use your office or bastion CIDR (a /${broadestPrivatePrefix} or narrower)`);
+    }
+    const authUrl = read.required("openstack:authUrl", "https://keystone.api.sjc3.rackspacecloud.com/v3");
+    if (authUrl && hasCredentials(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' carries credentials: remove them, and set the password as a secret (\`pulumi config set --secret openstack:password\`)`);
+    } else if (authUrl && !/^https:\/\/\S+\/v3\/?$/.test(authUrl)) {
+        problem("openstack:authUrl", `'${redactUrl(authUrl)}' must be the https URL of a Keystone v3 endpoint, ending in /v3`);
+    }
+    return {
+        kind: "openstack", authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region"), imageId: imageId.toLowerCase(), flavor,
+        masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor, networkId,
+        externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr,
+    };
+}
+
+function parseDocker(read: Reader): DockerSettings {
+    for (const key of openStackKeys.filter((key) => read.text(key))) {
+        read.problem(key, "is for the openstack substrate, and this stack runs on docker (holodeck:substrate): remove it");
+    }
+    const serverImage = read.text("serverImage", "holodeck/server:bookworm");
+    if (!/^[a-z0-9][a-z0-9._/:@-]*$/.test(serverImage)) read.problem("serverImage", `'${serverImage}' is not an image reference (e.g. holodeck/server:bookworm)`);
+    return { kind: "docker", serverImage };
 }
 
 /** The check file: required where the stack builds (its verdict is what prod promotes). */
@@ -451,7 +482,7 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
 
 const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
-    "pipFindLinks", "withPip", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
+    "pipFindLinks", "withPip", "substrate", "serverImage", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
     "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
     "healthTimeoutSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];

@@ -1,22 +1,39 @@
 // Holodeck's Pulumi program: a Salt master and the network around it, the artifact (built on a
 // build minion in the test stack, promoted from the test stack in prod), and the app servers of
 // the release behind a health gate.
-import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { AppServers } from "./components/appServers";
 import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
-import { ArtifactStore } from "./components/artifactStore";
 import { BuildMinion } from "./components/buildMinion";
 import { FunctionalChecks, Verdict } from "./components/functionalChecks";
-import { LoadBalancer } from "./components/loadBalancer";
-import { existingSubnet, Network } from "./components/network";
+import { existingSubnet } from "./components/network";
+import { OpenStack } from "./components/openStack";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
+import { Balancer, Substrate } from "./components/substrate";
+import { InputError } from "./lib/errors";
 import { builderScripts, checkerRunner, readStateTree } from "./lib/repoFiles";
 import { renderReleasePillar } from "./lib/salt";
-import { loadConfig, PromotedRelease } from "./config";
+import { HolodeckConfig, loadConfig, PromotedRelease } from "./config";
+
+/** The substrate the stack's configuration names: the one place that tells them apart. */
+async function substrateFor(config: HolodeckConfig, adminKey: tls.PrivateKey): Promise<Substrate> {
+    const { substrate: settings, infra, app } = config;
+    if (settings.kind === "docker") throw new InputError("holodeck:substrate docker is not available yet: set holodeck:substrate to openstack");
+    return new OpenStack({
+        ...settings,
+        existing: settings.networkId ? await existingSubnet(settings.networkId) : undefined,
+        adminPublicKey: adminKey.publicKeyOpenssh,
+        adminPrivateKey: adminKey.privateKeyOpenssh,
+        sshUser: infra.sshUser,
+        networkCidr: infra.networkCidr,
+        appPort: app.port,
+        appCidr: app.allowedCidr,
+        loadBalancer: app.loadBalancer,
+    });
+}
 
 /** Reads and checks what prod promotes, before any resource is created. */
 async function promotedRelease(release: PromotedRelease): Promise<Release> {
@@ -41,38 +58,15 @@ export = async () => {
     const adminKey = new tls.PrivateKey("admin-ssh", { algorithm: "ED25519" }, {
         additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
     });
-    const keyPair = new openstack.compute.Keypair("admin", { publicKey: adminKey.publicKeyOpenssh });
-    const network = new Network("net", {
-        existing: infra.networkId ? await existingSubnet(infra.networkId) : undefined,
-        networkCidr: infra.networkCidr,
-        externalNetwork: infra.externalNetwork,
-        adminCidr: infra.adminCidr,
-        appPort: app.port,
-        appCidr: app.allowedCidr,
-        loadBalancer: app.loadBalancer,
-    });
-    const access = { keyPair: keyPair.name, externalNetwork: infra.externalNetwork, sshUser: infra.sshUser, sshPrivateKey: adminKey.privateKeyOpenssh };
-    const master = new SaltMaster("salt-master", {
-        ...access,
-        networkId: network.networkId,
-        subnetId: network.subnetId,
-        securityGroupIds: [network.adminGroup.id, network.saltMasterGroup.id],
-        imageId: infra.imageId,
-        flavor: infra.masterFlavor,
-        saltVersion: infra.saltVersion,
-    });
+    const substrate = await substrateFor(config, adminKey);
+    const master = new SaltMaster("salt-master", { substrate, saltVersion: infra.saltVersion });
 
     // Each stack keeps its releases in a store of its own: prod never depends on test's.
-    const store = new ArtifactStore("artifacts", { authUrl: config.cloud.authUrl, region: config.cloud.region });
+    const store = substrate.artifactStore("artifacts");
     let artifact: Artifact;
     if (config.release.kind === "build") {
         const minion = new BuildMinion("build-minion", {
-            ...access,
-            networkId: network.networkId,
-            subnetId: network.subnetId,
-            securityGroupIds: [network.adminGroup.id],
-            imageId: infra.imageId,
-            flavor: infra.buildFlavor,
+            substrate,
             build: config.release.build,
             indexUrl: config.release.indexUrl,
             store,
@@ -101,12 +95,8 @@ export = async () => {
     ));
 
     const servers = new AppServers("app", {
+        substrate,
         count: app.serverCount,
-        networkId: network.networkId,
-        securityGroups: [network.appServersGroup.name],
-        imageId: infra.imageId,
-        flavor: infra.flavor,
-        keyPair: keyPair.name,
         stack,
         app: artifact.packageName,
         releaseId: release,
@@ -131,11 +121,9 @@ export = async () => {
     const serverGate = checks
         ? checks.check("servers", servers.addresses.apply((addresses) => addresses.map((address) => `http://${address}:${app.port}`)), [servers.healthGate])
         : servers.healthGate;
-    let balancer: LoadBalancer | undefined;
+    let balancer: Balancer | undefined;
     if (app.loadBalancer) {
-        balancer = new LoadBalancer("balancer", {
-            subnetId: network.subnetId,
-            externalNetwork: infra.externalNetwork,
+        balancer = substrate.balancer("balancer", {
             releaseId: release,
             servers,
             port: app.port,

@@ -1,5 +1,4 @@
 import * as command from "@pulumi/command";
-import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderAppServerUserData } from "../lib/cloudInit";
@@ -7,6 +6,7 @@ import { shellQuote } from "../lib/shell";
 import { releasePillarPath } from "../lib/salt";
 import { SaltMaster } from "./saltMaster";
 import { SaltStateTree } from "./saltStateTree";
+import { Substrate } from "./substrate";
 
 /** Inputs of `healthGateScript`. */
 export interface HealthGateArgs {
@@ -110,18 +110,10 @@ export function minionKeyDeleteScript(minion: string, masterServerId: string, op
 }
 
 export interface AppServersArgs {
+    /** Where the servers run. */
+    readonly substrate: Substrate;
     /** Servers in the release. */
     readonly count: number;
-    /** Network the servers join. */
-    readonly networkId: pulumi.Input<string>;
-    /** Security group names of the servers (the app port from the master, load balancer, CIDR). */
-    readonly securityGroups: pulumi.Input<string>[];
-    /** Glance image ID. */
-    readonly imageId: string;
-    /** Flavor name. */
-    readonly flavor: string;
-    /** Nova key pair (no SSH ingress is open to app servers; the key is for console recovery). */
-    readonly keyPair: pulumi.Input<string>;
     /** Stack name, a grain and part of minion ids. */
     readonly stack: string;
     /** Debian package name of the app, a grain and part of minion ids. */
@@ -205,28 +197,17 @@ export class AppServers extends pulumi.ComponentResource {
             const userData = pulumi.secret(pulumi.all([shared, key.privateKeyPem, key.publicKeyPem]).apply(
                 ([[app, releaseId, masterAddress, masterPublicKeyPem, masterFinger], minionPrivateKeyPem, minionPublicKeyPem]) =>
                     renderAppServerUserData({
-                        saltMajor: args.saltVersion, masterAddress, minionId: minionId(app, args.stack, releaseId, index), minionPrivateKeyPem,
+                        saltMajor: args.saltVersion, saltInstall: args.substrate.saltInstall, masterAddress, minionId: minionId(app, args.stack, releaseId, index), minionPrivateKeyPem,
                         minionPublicKeyPem, masterPublicKeyPem, masterFinger, grains: { role: "app", app, release: releaseId, stack: args.stack },
                     })));
-            const server = new openstack.compute.Instance(`${name}-${index}`, {
-                imageId: args.imageId,
-                flavorName: args.flavor,
-                keyPair: args.keyPair,
-                networks: [{ uuid: args.networkId }],
-                securityGroups: args.securityGroups,
-                userData,
-                metadata: { "holodeck-minion-id": id, "holodeck-release": args.releaseId },
-            }, {
+            const server = args.substrate.appServer(`${name}-${index}`, { userData, minionId: id, releaseId: args.releaseId }, {
                 ...releaseBound,
-                // The provider would rebuild or resize in place; an immutable server is replaced.
-                replaceOnChanges: ["imageId", "flavorName", "userData"],
-                deleteBeforeReplace: false,
                 dependsOn: [seed, pillar],
             });
             return { id, server };
         });
 
-        this.addresses = pulumi.all(servers.map(({ server }) => server.accessIpV4));
+        this.addresses = pulumi.all(servers.map(({ server }) => server.address));
         this.minionIds = pulumi.all(servers.map(({ id }) => id));
         this.healthGate = new command.remote.Command(`${name}-health-gate`, {
             connection: master.connection,
@@ -235,7 +216,7 @@ export class AppServers extends pulumi.ComponentResource {
                 version,
                 timeoutSeconds: args.healthTimeoutSeconds,
             })),
-        }, { ...releaseBound, dependsOn: servers.map(({ server }) => server) });
+        }, { ...releaseBound, dependsOn: servers.map(({ server }) => server.resource) });
 
         this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds });
     }

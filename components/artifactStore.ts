@@ -8,6 +8,7 @@ import { ShippedFile } from "../lib/repoFiles";
 import { shellQuote } from "../lib/shell";
 import { objectName, promotedObjectName, Release } from "./artifact";
 import { SaltMaster } from "./saltMaster";
+import { Store } from "./substrate";
 
 /** A catalog entry as Keystone returns it (identity.getAuthScope). */
 export interface CatalogService {
@@ -54,6 +55,11 @@ export function signTempUrl(objectUrl: string, key: string, expires: number): st
     return `${url.origin}${url.pathname}?temp_url_sig=${signature}&temp_url_expires=${expires}`;
 }
 
+/** The minion's command that uploads the release whose manifest is at $manifest (credential on stdin). */
+export function publishCommand(containerUrl: string, authUrl: string): string {
+    return `/usr/local/bin/holodeck-publish --manifest "$manifest" --container-url ${shellQuote(containerUrl)} --auth-url ${shellQuote(authUrl)}`;
+}
+
 /** The remote script that copies a promoted release in (credential and source URL on stdin). */
 export function copyScript(release: Pick<Release, "packageName" | "version" | "sha256">, object: string, containerUrl: string, authUrl: string): string {
     const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
@@ -78,7 +84,7 @@ export interface ArtifactStoreArgs {
  * Keystone application credential that may only PUT objects there; servers download through
  * temporary URLs signed with the container's key, renewed by `up` (see `downloadUrlExpiry`).
  */
-export class ArtifactStore extends pulumi.ComponentResource {
+export class ArtifactStore extends pulumi.ComponentResource implements Store {
     /** Container name. */
     readonly containerName: pulumi.Output<string>;
     /** URL of the container (objects are below it). */
@@ -87,6 +93,8 @@ export class ArtifactStore extends pulumi.ComponentResource {
     readonly authUrl: string;
     /** Application credential ID and secret of the minion (secret). */
     readonly uploadCredential: pulumi.Output<{ id: string; secret: string }>;
+    readonly publishCommand: pulumi.Output<string>;
+    readonly publishStdin: pulumi.Output<string>;
 
     private readonly storeName: string;
     private readonly tempUrlKey: pulumi.Output<string>;
@@ -132,6 +140,8 @@ export class ArtifactStore extends pulumi.ComponentResource {
             }],
         }, { ...parent, additionalSecretOutputs: ["secret"] });
         this.uploadCredential = pulumi.secret({ id: credential.id, secret: credential.secret });
+        this.publishCommand = this.containerUrl.apply((containerUrl) => publishCommand(containerUrl, args.authUrl));
+        this.publishStdin = pulumi.secret(this.uploadCredential.apply((upload) => `${upload.id}\n${upload.secret}\n`));
 
         this.registerOutputs({ containerName: this.containerName, containerUrl: this.containerUrl });
     }

@@ -8,20 +8,21 @@ import { BuildSettings, holodeckBuildCommand, Manifest } from "../lib/holoMaker"
 import { heredoc, shellQuote } from "../lib/shell";
 import { BuilderScripts } from "../lib/repoFiles";
 import { PushedImage } from "./artifact";
-import { ArtifactStore } from "./artifactStore";
-import { HostArgs, ManagedServer } from "./managedServer";
+import { Store, Substrate } from "./substrate";
 
 const releaseDir = "/var/lib/holodeck/releases";
 // Wheels built from dependencies' sdists, kept between commits: a warm rebuild reuses them.
 const wheelCache = "/var/cache/holodeck-build/wheels";
 
-export interface BuildMinionArgs extends HostArgs {
+export interface BuildMinionArgs {
+    /** Where the minion's server runs. */
+    readonly substrate: Substrate;
     /** What to build: holodeck-build's arguments. */
     readonly build: BuildSettings;
     /** The package index URL with its credentials (secret); required when build.indexUrl is set. */
     readonly indexUrl?: pulumi.Input<string>;
-    /** The stack's artifact store: releases are uploaded there with its upload credential. */
-    readonly store: ArtifactStore;
+    /** The stack's artifact store: releases are published there. */
+    readonly store: Store;
     /** HoloMaker's scripts (`builderScripts`), copied to the minion. */
     readonly builder: BuilderScripts;
     /** Also build the release's Docker image and push it (artifactFormats has docker). */
@@ -31,12 +32,13 @@ export interface BuildMinionArgs extends HostArgs {
 }
 
 /**
- * The shell script the minion runs per commit: build, publish, print the manifest last. Its stdin
- * holds the package index URL first when build.indexUrl is set (it may hold credentials: read
- * into a shell variable and piped to holodeck-build by the printf builtin, it is in no argv,
- * environment or file), then the upload credential for holodeck-publish.
+ * The shell script the minion runs per commit: build, publish with `publish` (the store's
+ * command), print the manifest last. Its stdin holds the package index URL first when
+ * build.indexUrl is set (it may hold credentials: read into a shell variable and piped to
+ * holodeck-build by the printf builtin, it is in no argv, environment or file), then what the
+ * publish command reads (its upload credential).
  */
-export function buildScript(build: BuildSettings, containerUrl: string, authUrl: string): string {
+export function buildScript(build: BuildSettings, publish: string): string {
     const builder = "/usr/local/bin/holodeck-build";
     const command = `sudo ${holodeckBuildCommand(build, builder, releaseDir, wheelCache)}`;
     return [
@@ -45,7 +47,7 @@ export function buildScript(build: BuildSettings, containerUrl: string, authUrl:
         ...(build.indexUrl
             ? ["IFS= read -r index_url", `manifest=$(printf '%s\\n' "$index_url" | ${command} | tail -n 1)`]
             : [`manifest=$(${command} | tail -n 1)`]),
-        `/usr/local/bin/holodeck-publish --manifest "$manifest" --container-url ${shellQuote(containerUrl)} --auth-url ${shellQuote(authUrl)}`,
+        publish,
     ].join("\n");
 }
 
@@ -96,11 +98,11 @@ export class BuildMinion extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         const docker = args.image !== undefined;
-        const host = new ManagedServer(`${name}-host`, {
-            ...args,
+        const host = args.substrate.host(`${name}-host`, {
+            role: "build-minion",
             userData: ({ sshHostKey }) => pulumi.secret(sshHostKey.apply((hostKey) => renderBuildMinionUserData({ docker, sshHostKey: hostKey }))),
             readyCheck: `command -v git python3 dpkg-deb unshare curl${docker ? " docker" : ""} >/dev/null`,
-        }, parent);
+        }, this);
         this.publicAddress = host.publicAddress;
         const connection = host.connection;
 
@@ -111,8 +113,8 @@ export class BuildMinion extends pulumi.ComponentResource {
         const scripts = shipped.map(([script, file]) => new command.remote.CopyToRemote(`${name}-${script}`, {
             connection,
             source: new pulumi.asset.FileAsset(file.path),
-            remotePath: `/home/${args.sshUser}/${script}`,
-            triggers: [file.sha256, host.server.id],
+            remotePath: `/home/${args.substrate.sshUser}/${script}`,
+            triggers: [file.sha256, host.serverId],
         }, { ...parent, dependsOn: [host.ready] }));
 
         if (args.build.indexUrl && args.indexUrl === undefined) {
@@ -120,10 +122,10 @@ export class BuildMinion extends pulumi.ComponentResource {
         }
         const build = new command.remote.Command(`${name}-build`, {
             connection,
-            create: args.store.containerUrl.apply((containerUrl) => buildScript(args.build, containerUrl, args.store.authUrl)),
+            create: args.store.publishCommand.apply((publish) => buildScript(args.build, publish)),
             // The index URL and the credential go in on stdin: never in the command line, the environment or a file.
-            stdin: pulumi.secret(pulumi.all([args.store.uploadCredential, args.build.indexUrl ? args.indexUrl ?? "" : ""]).apply(
-                ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential.id}\n${credential.secret}\n`)),
+            stdin: pulumi.secret(pulumi.all([args.store.publishStdin, args.build.indexUrl ? args.indexUrl ?? "" : ""]).apply(
+                ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential}`)),
             triggers: [args.build.commit, ...scriptHashes],
         }, { ...parent, dependsOn: scripts });
         this.manifest = build.stdout.apply(reportedOn(this, parseManifest));

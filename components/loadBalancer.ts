@@ -1,20 +1,12 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { AppServers } from "./appServers";
+import { Balancer, BalancerArgs } from "./substrate";
 
-export interface LoadBalancerArgs {
+export interface LoadBalancerArgs extends BalancerArgs {
     /** Subnet of the VIP and of the members. */
     readonly subnetId: pulumi.Input<string>;
     /** External network the floating IP comes from. */
     readonly externalNetwork: string;
-    /** The release whose servers the pool holds: a new release gets a new pool. */
-    readonly releaseId: pulumi.Input<string>;
-    /** The release's servers, the pool's members. */
-    readonly servers: AppServers;
-    /** The app's port on the servers. */
-    readonly port: number;
-    /** Members join only after these have passed (the health gate, the functional checks). */
-    readonly admitAfter: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -23,7 +15,7 @@ export interface LoadBalancerArgs {
  * place. So the balancer never mixes generations, and until the switch it serves the old one,
  * whose pool Pulumi deletes at the end of a successful update.
  */
-export class LoadBalancer extends pulumi.ComponentResource {
+export class LoadBalancer extends pulumi.ComponentResource implements Balancer {
     /** Private VIP (the master checks the release through it). */
     readonly vipAddress: pulumi.Output<string>;
     /** Public (floating) address. */

@@ -3,6 +3,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { SshHostKey } from "../lib/cloudInit";
+import { Host } from "./substrate";
 
 export interface ManagedServerArgs {
     /** Network the server joins. */
@@ -28,9 +29,6 @@ export interface ManagedServerArgs {
     /** Shell command that succeeds once the server is ready for use, run after cloud-init. */
     readonly readyCheck: string;
 }
-
-/** What a component built on a ManagedServer takes from its caller: where and how it runs. */
-export type HostArgs = Omit<ManagedServerArgs, "userData" | "readyCheck">;
 
 /**
  * Inputs of compute.Instance (terraform-provider-openstack v1.54.1) that Nova applies in place when
@@ -58,7 +56,7 @@ export const sshPerDialTimeoutSeconds = 10;
  * change Nova cannot apply in place (image, flavor, user data, key pair, network): the stable port
  * can be attached to one server only, so the old server must be gone before the new one is created.
  */
-export class ManagedServer extends pulumi.ComponentResource {
+export class ManagedServer extends pulumi.ComponentResource implements Host {
     /** Fixed private address. */
     readonly privateAddress: pulumi.Output<string>;
     /** Floating IP Pulumi reaches it on for SSH. */
@@ -67,6 +65,8 @@ export class ManagedServer extends pulumi.ComponentResource {
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
     /** The server; its id changes when it is replaced. */
     readonly server: openstack.compute.Instance;
+    /** Its Nova id. */
+    readonly serverId: pulumi.Output<string>;
     /** Completes once cloud-init has run and the readiness check passes. */
     readonly ready: command.remote.Command;
 
@@ -97,6 +97,7 @@ export class ManagedServer extends pulumi.ComponentResource {
             networks: [{ port: port.id }],
             userData: args.userData({ privateAddress: this.privateAddress, sshHostKey }),
         }, { ...parent, deleteBeforeReplace: true, replaceOnChanges: [...replacedInsteadOfMutated] });
+        this.serverId = this.server.id;
 
         // The floating IP and its association to the port outlive every server.
         const floatingIp = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork }, parent);

@@ -3,9 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderSaltMasterUserData } from "../lib/cloudInit";
 import { masterFinger } from "../lib/salt";
-import { HostArgs, ManagedServer } from "./managedServer";
+import { Substrate } from "./substrate";
 
-export interface SaltMasterArgs extends HostArgs {
+export interface SaltMasterArgs {
+    /** Where the master's server runs. */
+    readonly substrate: Substrate;
     /** Salt LTS major version, e.g. "3008". */
     readonly saltVersion: string;
 }
@@ -43,21 +45,22 @@ export class SaltMaster extends pulumi.ComponentResource {
         this.publicKeyPem = key.publicKeyPem;
         this.finger = key.publicKeyPem.apply(masterFinger);
 
-        const host = new ManagedServer(`${name}-host`, {
-            ...args,
+        const substrate = args.substrate;
+        const host = substrate.host(`${name}-host`, {
+            role: "salt-master",
             userData: ({ privateAddress, sshHostKey }) => pulumi.secret(pulumi.all([privateAddress, key.privateKeyPem, key.publicKeyPem, sshHostKey]).apply(
                 ([address, masterPrivateKeyPem, masterPublicKeyPem, hostKey]) => renderSaltMasterUserData({
-                    saltMajor: args.saltVersion, interfaceAddress: address, masterPrivateKeyPem, masterPublicKeyPem, sshHostKey: hostKey,
+                    saltMajor: args.saltVersion, saltInstall: substrate.saltInstall, interfaceAddress: address, masterPrivateKeyPem, masterPublicKeyPem, sshHostKey: hostKey,
                 }),
             )),
             readyCheck: "systemctl is-active --quiet salt-master",
-        }, { parent: this });
+        }, this);
         this.privateAddress = host.privateAddress;
         this.publicAddress = host.publicAddress;
         this.connection = host.connection;
         this.ready = host.ready;
-        this.serverId = host.server.id;
-        this.sshUser = args.sshUser;
+        this.serverId = host.serverId;
+        this.sshUser = substrate.sshUser;
 
         this.registerOutputs({
             privateAddress: this.privateAddress, publicAddress: this.publicAddress, publicKeyPem: this.publicKeyPem, finger: this.finger,

@@ -30,10 +30,18 @@ export interface SshHostKey {
     readonly publicKeyOpenssh: string;
 }
 
+/**
+ * How a server gets Salt: from the pinned repository at first boot (a cloud image), or already
+ * in its image (containers here, which cannot reach the repository's host).
+ */
+export type SaltInstall = "repository" | "preinstalled";
+
 /** Inputs of {@link renderSaltMasterUserData}. */
 export interface SaltMasterUserDataArgs {
     /** Salt major version the packages are pinned to (default `saltRelease.major`). */
     readonly saltMajor?: string;
+    /** Where Salt comes from (default "repository"). */
+    readonly saltInstall?: SaltInstall;
     /** Private IPv4 address the master binds its ports 4505/4506 to. */
     readonly interfaceAddress: string;
     /** The master's RSA private key, PKCS#1 PEM, written as master.pem. */
@@ -52,6 +60,8 @@ export interface SaltMasterUserDataArgs {
 export interface AppServerUserDataArgs {
     /** Salt major version the packages are pinned to (default `saltRelease.major`). */
     readonly saltMajor?: string;
+    /** Where Salt comes from (default "repository"). */
+    readonly saltInstall?: SaltInstall;
     /** Address or DNS name of the Salt master. */
     readonly masterAddress: string;
     /** Minion id, unique per server generation (a reused id inherits cached data: CVE-2016-9639). */
@@ -177,10 +187,10 @@ export function renderSaltMasterUserData(args: SaltMasterUserDataArgs): string {
             writeFile("/etc/salt/master.d/holodeck.conf", yaml(config), "0644"),
             writeFile(saltMasterDropInPath, saltMasterDropIn, "0644"),
             ...metadataGuardFiles(),
-            ...saltRepositoryFiles(args.saltMajor),
+            ...saltRepositoryFiles(args.saltInstall, args.saltMajor),
         ],
         runcmd: [
-            ...installSalt("salt-master"),
+            ...installSalt("salt-master", args.saltInstall),
             `install -d -o salt -g salt -m 0750 ${[...fileRoots, ...pillarRoots].map(shellQuote).join(" ")}`,
             "systemctl enable --now salt-master",
         ],
@@ -213,10 +223,10 @@ export function renderAppServerUserData(args: AppServerUserDataArgs): string {
             writeFile("/etc/salt/minion.d/holodeck.conf", yaml(config), "0644"),
             writeFile("/etc/salt/minion_id", `${args.minionId}\n`, "0644"),
             ...metadataGuardFiles(),
-            ...saltRepositoryFiles(args.saltMajor),
+            ...saltRepositoryFiles(args.saltInstall, args.saltMajor),
         ],
         runcmd: [
-            ...installSalt("salt-minion"),
+            ...installSalt("salt-minion", args.saltInstall),
             "systemctl enable --now salt-minion",
             // salt-call exits 2 while the master has not accepted the key.
             `attempt=1; until salt-call --retcode-passthrough state.apply; do [ "$attempt" -lt ${stateApplyAttempts} ] || exit 1; ` +
@@ -286,8 +296,9 @@ function metadataGuardFiles(): WriteFile[] {
 }
 
 // Deferred until after `packages:`: an apt source whose key is not there yet would fail its update.
-function saltRepositoryFiles(saltMajor: string = saltRelease.major): WriteFile[] {
+function saltRepositoryFiles(install: SaltInstall = "repository", saltMajor: string = saltRelease.major): WriteFile[] {
     check(/^[0-9]{4}$/.test(saltMajor), `saltMajor must be a Salt major version such as 3008, not ${JSON.stringify(saltMajor)}`);
+    if (install === "preinstalled") return [];
     const source = [
         "Types: deb",
         `URIs: ${saltRelease.repoUri}`,
@@ -304,14 +315,18 @@ function saltRepositoryFiles(saltMajor: string = saltRelease.major): WriteFile[]
 
 // runcmd is one sh script: "set -e" stops it at the first failure, so nothing is installed from
 // a repository whose key did not check out.
-function installSalt(saltPackage: string): string[] {
-    const primaryFingerprints =
-        `gpg --batch --show-keys --with-colons ${downloadedKey} | awk -F: '$1 == "pub" { p = 1 } $1 == "fpr" && p { print $10; p = 0 }'`;
-    return [
+function installSalt(saltPackage: string, install: SaltInstall = "repository"): string[] {
+    const guard = [
         "set -e",
         // Before anything else runs on the server: the keys in the user data stay root's.
         "systemctl daemon-reload",
         "systemctl enable --now holodeck-metadata-guard.service",
+    ];
+    if (install === "preinstalled") return guard;
+    const primaryFingerprints =
+        `gpg --batch --show-keys --with-colons ${downloadedKey} | awk -F: '$1 == "pub" { p = 1 } $1 == "fpr" && p { print $10; p = 0 }'`;
+    return [
+        ...guard,
         "install -d -m 0755 /etc/apt/keyrings",
         `curl -fsSL --retry 5 -o ${downloadedKey} ${saltRelease.keyUrl}`,
         // Exactly one primary key, the pinned one; gpg --dearmor passes a binary key through unchanged.

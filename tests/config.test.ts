@@ -52,15 +52,38 @@ describe("stack configuration", () => {
                     python: "/usr/bin/python3", service: "app --host 0.0.0.0 --port 8000", indexUrl: "", findLinks: [], withPip: false,
                 },
             },
-            cloud: { authUrl: "https://keystone.api.sjc3.rackspacecloud.com/v3", region: "" },
-            infra: {
-                imageId, flavor: "gp.0.2.4", masterFlavor: "gp.0.2.4", buildFlavor: "gp.0.2.4", networkId: "", networkCidr: "10.80.0.0/24",
-                externalNetwork: "PUBLICNET", adminCidr: "203.0.113.0/24", sshUser: "debian", saltVersion: "3008",
+            substrate: {
+                kind: "openstack", authUrl: "https://keystone.api.sjc3.rackspacecloud.com/v3", region: "",
+                imageId, flavor: "gp.0.2.4", masterFlavor: "gp.0.2.4", buildFlavor: "gp.0.2.4", networkId: "", externalNetwork: "PUBLICNET", adminCidr: "203.0.113.0/24",
             },
+            infra: { networkCidr: "10.80.0.0/24", sshUser: "debian", saltVersion: "3008" },
             app: {
                 port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, config: { greeting: "Hello" },
                 checks: { file: "examples/hello/holodeck-checks.yaml", text: fs.readFileSync(path.join(root, "examples/hello/holodeck-checks.yaml"), "utf8") },
             },
+        });
+    });
+
+    describe("substrate", () => {
+        const common = Object.fromEntries(Object.entries(valid).filter(([key]) => !["imageId", "flavor", "adminCidr", "openstack:authUrl"].includes(key)));
+
+        it("runs on docker without any OpenStack key, with the default server image", () => {
+            const config = parseConfig({ ...common, substrate: "docker" });
+            assert.deepEqual(config.substrate, { kind: "docker", serverImage: "holodeck/server:bookworm" });
+            assert.deepEqual(config.infra, { networkCidr: "10.80.0.0/24", sshUser: "debian", saltVersion: "3008" });
+        });
+
+        it("refuses OpenStack keys on docker, and an unknown substrate, naming the fix", () => {
+            assert.deepEqual(problemsOf({ ...valid, substrate: "docker" }), ["imageId", "flavor", "adminCidr", "openstack:authUrl"].map((key) =>
+                `${key.includes(":") ? key : `holodeck:${key}`} is for the openstack substrate, and this stack runs on docker (holodeck:substrate): remove it`));
+            assert.deepEqual(problemsOf({ ...valid, substrate: "kubernetes" }), [
+                "holodeck:substrate 'kubernetes' must be openstack (servers on an OpenStack cloud) or docker (containers of this machine's Docker engine)",
+            ]);
+            assert.match(problemsOf({ ...common, substrate: "docker", serverImage: "Holodeck Server" }).join("\n"), /^holodeck:serverImage 'Holodeck Server' is not an image reference/);
+        });
+
+        it("requires the OpenStack keys on openstack, the default", () => {
+            assert.deepEqual(problemsOf(common).map((problem) => problem.split(" ")[0]), ["holodeck:imageId", "holodeck:flavor", "holodeck:adminCidr", "openstack:authUrl"]);
         });
     });
 
@@ -283,7 +306,8 @@ describe("stack configuration", () => {
                 if (stack === "test") assert.match(problemsOf(raw).join("\n"), /^holodeck:commit is still the placeholder[^\n]*$/);
                 const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "" });
                 assert.equal(config.release.kind, stack === "test" ? "build" : "promote");
-                assert.match(config.cloud.authUrl, /^https:\/\/keystone\.api\.\w+\.rackspacecloud\.com\/v3$/);
+                assert.equal(config.substrate.kind, "openstack");
+                assert.match(config.substrate.kind === "openstack" ? config.substrate.authUrl : "", /^https:\/\/keystone\.api\.\w+\.rackspacecloud\.com\/v3$/);
             });
         }
     });
