@@ -34,8 +34,8 @@ function serverImage(): Promise<string> {
     });
 }
 
-/** A new ED25519 host key in OpenSSH's formats, as the program's tls.PrivateKey gives it. */
-function hostKey(dir: string): SshHostKey {
+/** A new ED25519 key pair in OpenSSH's formats, as the program's tls.PrivateKey gives it. */
+function ed25519Key(dir: string): SshHostKey {
     const file = path.join(dir, "host_key");
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "holodeck-test", "-f", file]);
     return { privateKeyOpenssh: fs.readFileSync(file, "utf8"), publicKeyOpenssh: fs.readFileSync(`${file}.pub`, "utf8") };
@@ -69,10 +69,11 @@ describe("the server image, booted with a NoCloud seed", function () {
      * /sbin/init as PID 1, NET_ADMIN for the metadata guard's nftables. Resolves once systemd has
      * finished booting (cloud-final included) and cloud-init reports its end.
      */
-    async function boot(name: string, userData: string, instanceId: string): Promise<Booted> {
+    async function boot(name: string, userData: string, metaData: Record<string, unknown>): Promise<Booted> {
+        // Private to root in the container too (docker cp keeps modes): it holds private keys.
         const seed = fs.mkdtempSync(path.join(scratch, "seed-"));
         fs.writeFileSync(path.join(seed, "user-data"), userData, { mode: 0o600 });
-        fs.writeFileSync(path.join(seed, "meta-data"), `instance-id: ${instanceId}\n`, { mode: 0o600 });
+        fs.writeFileSync(path.join(seed, "meta-data"), stringify(metaData), { mode: 0o600 });
         const container = run(dockerClient, [
             "create", "--label", runLabel, "--name", `holodeck-server-image-${name}-${process.pid}`,
             "--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cap-add", "NET_ADMIN", image,
@@ -130,7 +131,7 @@ describe("the server image, booted with a NoCloud seed", function () {
     });
 
     it("boots systemd, applies write_files, runcmd and ssh_keys, and carries Salt 3008 with its units", async function () {
-        const key = hostKey(fs.mkdtempSync(path.join(scratch, "key-")));
+        const key = ed25519Key(fs.mkdtempSync(path.join(scratch, "key-")));
         const userData = `#cloud-config\n${stringify({
             write_files: [{ path: "/etc/holodeck-test/written", content: "written by cloud-init\n", owner: "root:root", permissions: "0640" }],
             runcmd: ["set -e", "install -d /var/lib/holodeck-test", "salt-call --local --out txt test.ping > /var/lib/holodeck-test/ping"],
@@ -138,7 +139,11 @@ describe("the server image, booted with a NoCloud seed", function () {
             ssh_genkeytypes: ["ed25519"],
             ssh_keys: { ed25519_private: key.privateKeyOpenssh, ed25519_public: key.publicKeyOpenssh.trim() },
         }, { version: "1.1", lineWidth: 0 })}`;
-        const { container, ...booted } = await boot("plain", userData, `plain-${randomUUID()}`);
+        const admin = ed25519Key(fs.mkdtempSync(path.join(scratch, "admin-")));
+        // The admin key reaches the image's default user as a Nova key pair's does: through the metadata.
+        const { container, ...booted } = await boot("plain", userData, {
+            "instance-id": `plain-${randomUUID()}`, "public-keys": [admin.publicKeyOpenssh.trim()],
+        });
         assertBooted({ container, ...booted });
 
         assert.equal(await inside(container, "stat", "-c", "%a %U:%G", "/etc/holodeck-test/written"), "640 root:root\n");
@@ -158,10 +163,19 @@ describe("the server image, booted with a NoCloud seed", function () {
         assert.match(await inside(container, "getent", "passwd", "salt"), /^salt:x:\d+:\d+:Salt:\/opt\/saltstack\/salt:\/usr\/sbin\/nologin$/m);
 
         await assertHostKey(container, key);
+        // The admin's way in, as the program's connections go: user debian with the admin key,
+        // the host key pinned, sudo without a password.
+        const adminDir = fs.mkdtempSync(path.join(scratch, "admin-login-"));
+        fs.writeFileSync(path.join(adminDir, "admin"), admin.privateKeyOpenssh, { mode: 0o600 });
+        fs.writeFileSync(path.join(adminDir, "known_hosts"), `127.0.0.1 ${key.publicKeyOpenssh}`);
+        run(dockerClient, ["cp", adminDir, `${container}:/root/admin`]);
+        const login = await inside(container, "ssh", "-i", "/root/admin/admin", "-o", "UserKnownHostsFile=/root/admin/known_hosts",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "debian@127.0.0.1", "sudo", "-n", "id", "-un");
+        assert.equal(login, "root\n");
     });
 
     it("brings salt-master up from the program's master user data, less its Salt installation step", async function () {
-        const key = hostKey(fs.mkdtempSync(path.join(scratch, "key-")));
+        const key = ed25519Key(fs.mkdtempSync(path.join(scratch, "key-")));
         const masterKey = path.join(fs.mkdtempSync(path.join(scratch, "master-")), "master.pem");
         run("openssl", ["genrsa", "-traditional", "-out", masterKey, "2048"]);
         const masterPublicKeyPem = run("openssl", ["rsa", "-in", masterKey, "-pubout"]);
@@ -185,7 +199,9 @@ describe("the server image, booted with a NoCloud seed", function () {
         const installStep = document.runcmd.splice(first, last - first + 1);
         assert.ok(installStep.every((line) => /keyring|archive-key|apt-get|salt-archive|gpg/.test(line)), installStep.join("\n"));
 
-        const { container, ...booted } = await boot("master", `#cloud-config\n${stringify(document, { version: "1.1", lineWidth: 0 })}`, `master-${randomUUID()}`);
+        const { container, ...booted } = await boot("master", `#cloud-config\n${stringify(document, { version: "1.1", lineWidth: 0 })}`, {
+            "instance-id": `master-${randomUUID()}`,
+        });
         assertBooted({ container, ...booted });
 
         assert.equal((await inside(container, "systemctl", "is-active", "salt-master")).trim(), "active");
