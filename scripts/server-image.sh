@@ -9,7 +9,9 @@
 # image) into ~/.cache/holodeck/server-wheels-<key> and installed in the image with --no-index
 # --require-hashes. The tag's key hashes everything that goes in: this script, the requirement
 # files and the base image. Returns at once when the image exists. Progress goes to stderr; the
-# last line on stdout is the tag.
+# last line on stdout is the tag. holodeck/server:bookworm, the docker substrate's default
+# holodeck:serverImage, is moved to it: servers made from an older image are replaced on the next
+# `pulumi up`, as a new image ID replaces them on OpenStack.
 #
 # Run a server:  docker run -d --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:ro \
 #                  --cap-add NET_ADMIN holodeck/server:<key>   (after `docker cp SEED CONTAINER:/var/lib/cloud/seed/nocloud`)
@@ -39,12 +41,14 @@ base_id=$("$docker" image inspect --format '{{.Id}}' "$base")
 
 key=$(cat scripts/server-image.sh "$build_requirements" "$requirements" <(echo "$base_id") | sha256sum | cut -c1-12)
 tag=holodeck/server:$key
+current=holodeck/server:bookworm
 mkdir -p "$cache"
 # One build at a time: test workers may all ask at once.
 exec 9>"$cache/server-image.lock"
 flock 9
 if "$docker" image inspect "$tag" >/dev/null 2>&1; then
   say "$tag is there already"
+  "$docker" tag "$tag" "$current"
   echo "$tag"
   exit 0
 fi
@@ -198,4 +202,5 @@ if ! DOCKER_BUILDKIT=1 "$docker" build --progress=plain --tag "$tag" "$context" 
   die "docker build of $tag failed (its last lines above)"
 fi
 say "$tag made: $(("$("$docker" image inspect --format '{{.Size}}' "$tag")" / 1000000)) MB"
+"$docker" tag "$tag" "$current"
 echo "$tag"
