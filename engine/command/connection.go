@@ -31,7 +31,11 @@ func checkConnection(news resource.PropertyMap, fail func(string, string)) {
 		fail("connection", "connection is required: at least {host}")
 		return
 	}
-	news["connection"] = withDefaults(v, "connection", fail)
+	// A secret in the inputs too, as upstream marks it: a program that did not wrap it still gets it.
+	if v = withDefaults(v, "connection", fail); !v.IsSecret() {
+		v = resource.MakeSecret(v)
+	}
+	news["connection"] = v
 }
 
 func withDefaults(v resource.PropertyValue, path string, fail func(string, string)) resource.PropertyValue {
