@@ -378,6 +378,7 @@ func (p *commandProvider) runStep(urn resource.URN, token, step string, outputs,
 		env:     map[string]string{},
 		logging: "stdoutAndStderr",
 		log:     p.logger(urn),
+		warn:    p.warner(urn),
 	}
 	if v, ok := outputs["logging"]; ok && unsecret(v).IsString() {
 		run.logging = unsecret(v).StringValue()
@@ -425,6 +426,15 @@ func (p *commandProvider) logger(urn resource.URN) func(string) {
 	return func(line string) {
 		if p.host != nil {
 			_ = p.host.LogStatus(p.ctx, diag.Info, urn, line)
+		}
+	}
+}
+
+// warner reports a warning on the resource, kept in the update's diagnostics.
+func (p *commandProvider) warner(urn resource.URN) func(string) {
+	return func(message string) {
+		if p.host != nil {
+			_ = p.host.Log(p.ctx, diag.Warning, urn, message)
 		}
 	}
 }

@@ -23,6 +23,7 @@ type run struct {
 	env     map[string]string
 	logging string
 	log     func(string)
+	warn    func(string)
 
 	stdout, stderr string
 }
@@ -109,7 +110,7 @@ func (p *commandProvider) runRemote(r *run, conn *connection) error {
 	for _, key := range sortedKeys(r.env) {
 		// sshd sets only the variables its AcceptEnv names; upstream goes on without the others.
 		if err := session.Setenv(key, r.env[key]); err != nil {
-			r.log(fmt.Sprintf("warning: %s refused the environment variable %s (sshd's AcceptEnv must name it)", conn.address(), key))
+			r.warn(fmt.Sprintf("%s refused the environment variable %s (sshd's AcceptEnv must name it)", conn.address(), key))
 		}
 	}
 	if r.stdin != "" {
