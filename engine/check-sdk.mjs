@@ -103,7 +103,8 @@ const removedUpstream = {
 
 const props = (o) => new Map(Object.entries(o ?? {}).map(([name, spec]) => [name, { list: spec.type === "array" }]));
 const seen = new Set();
-for (const js of files(sdkDir, ".js")) {
+// scripts/ (the plugin installer of native SDKs such as @pulumi/command) declares no types.
+for (const js of files(sdkDir, ".js").filter((js) => existsSync(js.replace(/\.js$/, ".d.ts")))) {
     const text = readFileSync(js, "utf8");
     const dts = declarations(js.replace(/\.js$/, ".d.ts"));
     for (const [, token] of text.matchAll(new RegExp(`__pulumiType = '(${pkg}:[^']+)'`, "g"))) {
@@ -147,7 +148,10 @@ for (const [file, kind] of [["input.d.ts", "input type"], ["output.d.ts", "outpu
     for (const [qualified, names] of declarations(join(sdkDir, "types", file))) {
         const [module, name] = qualified.split(".");
         if (!name) continue;
-        const token = typeTokens.get(`${pkg}:${module}/${name}:${name}`.toLowerCase());
+        // Bridged SDKs name types pkg:module/Name:Name; native ones (command) pkg:module:Name, and
+        // their input types NameArgs.
+        const bare = kind === "input type" ? name.replace(/Args$/, "") : name;
+        const token = typeTokens.get(`${pkg}:${module}/${name}:${name}`.toLowerCase()) ?? typeTokens.get(`${pkg}:${module}:${bare}`.toLowerCase());
         if (!token) {
             notes.push(`${pkg}:${module}/${name}:${name}: ${kind} not in the plugin`);
             continue;

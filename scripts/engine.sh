@@ -104,14 +104,28 @@ for name in openstack random tls; do
     unavailable "$name" "the modules engine/$name/go.mod names"
 done
 
+# Holodeck's own command plugin (engine/command/README.md; upstream's provider module is refused
+# here): its hand-written schema is checked against the Node SDK, then the plugin is built.
+build_command() {
+  local scratch tokens
+  scratch=$(mktemp -d "$dir/build.XXXXXX")
+  mapfile -t tokens < <(grep -v '^#' engine/command/checked-tokens)
+  node engine/check-sdk.mjs engine/command/schema.json node_modules/@pulumi/command "${tokens[@]}" &&
+    (cd engine/command && go build -trimpath -ldflags "-s -w -X main.version=${wanted[command]}" -o "$scratch/pulumi-resource-command" .) &&
+    PULUMI_HOME="$dir/home" PULUMI_SKIP_UPDATE_CHECK=true "$dir/bin/pulumi" plugin install resource command "${wanted[command]}" -f "$scratch/pulumi-resource-command"
+  local status=$?
+  rm -rf "$scratch"
+  return "$status"
+}
+step "pulumi-resource-command ${wanted[command]} (Holodeck's own)" "$(installed command)" build_command ||
+  unavailable command "the modules engine/command/go.mod names"
+
 # Upstream's own provider modules, refused here (checked 2026-12-01) and with no Terraform
 # provider to bridge. Asked again once a day, since a refused version may be served another day.
-# pulumi-command's provider module is untagged: this pseudo-version is the commit of its v1.2.1.
 declare -A modules=(
-  [command]="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c"
   [docker]="github.com/pulumi/pulumi-docker/provider/v5@v${wanted[docker]}"
 )
-for name in command docker; do
+for name in "${!modules[@]}"; do
   if [[ -x $(installed "$name") ]]; then continue; fi
   refusal="$dir/logs/$name.refused"
   if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then

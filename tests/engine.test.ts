@@ -62,12 +62,14 @@ describe("the program under the real engine", function () {
             const output = `${preview.stdout}${preview.stderr}`;
             assert.doesNotMatch(output, /refusing to promote|exports no artifact|invalid stack configuration/, output);
             // Past the promotion, the program registers its resources, and what fails is theirs: no
-            // cloud answers here (its data sources fail) and the command plugin cannot be built. When
-            // both can be had, this becomes the whole preview of prod.
+            // cloud answers here, so its data sources fail, before any command resource registers
+            // (the command plugin is built now: tests/engineCommand.test.ts). With a cloud, this
+            // becomes the whole preview of prod.
             const { diagnostics = [] } = JSON.parse(preview.stdout) as { diagnostics?: { urn?: string; severity: string; message: string }[] };
             const onResources = diagnostics.filter((diagnostic) => diagnostic.severity === "error" && diagnostic.urn && !diagnostic.urn.includes("::pulumi:pulumi:Stack::"));
             assert.ok(onResources.length > 0, output);
             assert.doesNotMatch(output, /unhandled exception/, "the failures are reported on their resources");
+            assert.ok(onResources.every((diagnostic) => /could not (read|find) .* in the cloud|from the cloud/.test(diagnostic.message)), output);
         });
 
         const refusals: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
@@ -107,12 +109,12 @@ describe("the program under the real engine", function () {
             const output = `${preview.stdout}${preview.stderr}`;
             assert.notEqual(preview.status, 0, output);
             const reported = [...output.matchAll(/^\s+- \[mandatory\]\s+(\S+)\s+\(\S+: (\S+)\)$/gm)].map(([, policy, resource]) => `${policy} ${resource}`);
-            // no-secrets-in-command-lines needs a command:remote:Command: the command plugin cannot be built here.
             assert.deepEqual(reported.sort(), [
                 "app-server-names-release app-without-user-data",
                 "artifact-container-private world-readable",
                 "instance-has-keypair no-keypair",
                 "instances-create-before-delete delete-first",
+                "no-secrets-in-command-lines key-in-command-line",
                 "no-world-open-admin-ports ssh-from-anywhere",
                 "prod-image-by-id image-by-name",
                 "salt-ports-from-minions-group salt-from-a-cidr",
@@ -121,6 +123,7 @@ describe("the program under the real engine", function () {
             assert.doesNotMatch(output, /warning/i, output);
             const plugins = await workspace.pulumiOk(project, "plugin", "ls");
             assert.match(plugins, /^openstack\s+resource\s+3\.15\.2\s/m, plugins);
+            assert.match(plugins, /^command\s+resource\s+1\.2\.1\s/m, plugins);
         } finally {
             await keystone.release();
         }

@@ -31,4 +31,7 @@ describe("the engine's Go tests", function () {
 
     it("tls plugin: version, schema, Check, Create of real ED25519 and RSA keys, Diff over gRPC", () =>
         pluginTests("TLS", "tls"));
+
+    it("command plugin: Check's defaults, Diff's replace rules, local and remote commands and CopyToRemote against an SSH server over gRPC", () =>
+        pluginTests("Command", "command"));
 });
