@@ -151,6 +151,8 @@ UNIT
 # In the Dockerfile:
 # - no SSH host keys and an empty machine-id: cloud-init and systemd make each server its own;
 # - LANG=C.UTF-8, the locale minbase has, leaves cloud-init's locale module nothing to generate;
+# - nginx (the artifact store) and haproxy (the balancer) are there for the servers that are
+#   those, disabled until their user data configures and starts them;
 # - Salt's units stay disabled: an enabled minion would start at boot before cloud-init has
 #   written its keys and config. The user data's `systemctl enable --now` starts each, as it
 #   does right after installing the package on OpenStack;
@@ -158,14 +160,16 @@ UNIT
 onedir=/opt/saltstack/salt
 commands="salt salt-call salt-cp salt-key salt-master salt-minion salt-run spm"
 cat >"$context/Dockerfile" <<DOCKERFILE
-# Holodeck's server image: systemd, cloud-init (NoCloud), sshd and Salt $(grep -o '^salt==[0-9.]*' "$requirements" | cut -d= -f3).
+# Holodeck's server image: systemd, cloud-init (NoCloud), sshd, nginx, haproxy and Salt $(grep -o '^salt==[0-9.]*' "$requirements" | cut -d= -f3).
 FROM $base
 ENV container=docker
 COPY nodoc /etc/dpkg/dpkg.cfg.d/01-holodeck-nodoc
 RUN apt-get update \\
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
        systemd systemd-sysv dbus cloud-init openssh-server sudo curl ca-certificates gpg nftables \\
-       python3 python3-venv \\
+       python3 python3-venv nginx-core haproxy \\
+    && systemctl disable nginx haproxy \\
+    && rm -f /etc/nginx/sites-enabled/default \\
     && apt-get clean \\
     && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log \\
     && rm -f /etc/ssh/ssh_host_* \\

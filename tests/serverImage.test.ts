@@ -4,52 +4,19 @@
 // Salt installation step, the one thing the image replaces) bringing salt-master up.
 // Needs a Docker engine; without one the suite is skipped, loudly.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { renderSaltMasterUserData, SaltInstall, SshHostKey } from "../lib/cloudInit";
-import { repoRoot } from "../lib/paths";
 import { saltRelease } from "../lib/salt";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
-import { run, runAsync } from "../tools/localRelease";
+import { run } from "../tools/localRelease";
+import { Booted, bootServer, ed25519Key, inside, removeLabelled, serverImage } from "../tools/serverContainer";
 
 // Every container of this run carries it: the cleanup removes exactly these, whatever failed.
 const runLabel = `io.holodeck.test.server-image=${randomUUID()}`;
-
-/** Builds the image (or finds it): the script's progress goes to this test's stderr; its last stdout line is the tag. */
-function serverImage(): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("bash", [path.join(repoRoot, "scripts", "server-image.sh")], { stdio: ["ignore", "pipe", "inherit"] });
-        let stdout = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.on("error", reject);
-        child.on("close", (status) => {
-            const tag = stdout.trim().split("\n").pop() ?? "";
-            if (status === 0 && /^holodeck\/server:[0-9a-f]{12}$/.test(tag)) resolve(tag);
-            else reject(new Error(`scripts/server-image.sh failed (${status}): stdout ${JSON.stringify(stdout)}`));
-        });
-    });
-}
-
-/** A new ED25519 key pair in OpenSSH's formats, as the program's tls.PrivateKey gives it. */
-function ed25519Key(dir: string): SshHostKey {
-    const file = path.join(dir, "host_key");
-    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "holodeck-test", "-f", file]);
-    return { privateKeyOpenssh: fs.readFileSync(file, "utf8"), publicKeyOpenssh: fs.readFileSync(`${file}.pub`, "utf8") };
-}
-
-interface Booted {
-    readonly container: string;
-    /** `systemctl is-system-running` once the boot has finished. */
-    readonly state: string;
-    /** Units in the failed state, one per line. */
-    readonly failed: string;
-    /** `cloud-init status --long`. */
-    readonly cloudInit: string;
-}
 
 describe("the server image, booted with a NoCloud seed", function () {
     // The first build fetches and builds Salt's wheels and the image: minutes.
@@ -57,39 +24,8 @@ describe("the server image, booted with a NoCloud seed", function () {
     let image: string;
     let scratch: string;
 
-    /** Runs a command in `container` and returns its stdout; throws with its output unless it exits 0. */
-    async function inside(container: string, ...args: string[]): Promise<string> {
-        const result = await runAsync(dockerClient, ["exec", container, ...args]);
-        if (result.status !== 0) throw new Error(`${args.join(" ")} in ${container} failed (${result.status}):\n${result.stdout}${result.stderr}`);
-        return result.stdout;
-    }
-
-    /**
-     * Boots a container from the image as a server is booted: the seed copied in before start,
-     * /sbin/init as PID 1, NET_ADMIN for the metadata guard's nftables. Resolves once systemd has
-     * finished booting (cloud-final included) and cloud-init reports its end.
-     */
-    async function boot(name: string, userData: string, metaData: Record<string, unknown>): Promise<Booted> {
-        // Private to root in the container too (docker cp keeps modes): it holds private keys.
-        const seed = fs.mkdtempSync(path.join(scratch, "seed-"));
-        fs.writeFileSync(path.join(seed, "user-data"), userData, { mode: 0o600 });
-        fs.writeFileSync(path.join(seed, "meta-data"), stringify(metaData), { mode: 0o600 });
-        const container = run(dockerClient, [
-            "create", "--label", runLabel, "--name", `holodeck-server-image-${name}-${process.pid}`,
-            "--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cap-add", "NET_ADMIN", image,
-        ]).trim();
-        run(dockerClient, ["cp", seed, `${container}:/var/lib/cloud/seed/nocloud`]);
-        run(dockerClient, ["start", container]);
-        console.error(`server-image test: booting ${name} (${container.slice(0, 12)})`);
-        // systemctl answers once PID 1 has made its private socket: until then it cannot connect.
-        await inside(container, "timeout", "60", "sh", "-c", "until [ -S /run/systemd/private ]; do sleep 0.1; done");
-        // Exits non-zero for "degraded": the state is what is asserted.
-        const state = (await runAsync(dockerClient, ["exec", container, "systemctl", "is-system-running", "--wait"])).stdout.trim();
-        const failed = await inside(container, "systemctl", "list-units", "--failed", "--plain", "--no-legend");
-        const cloudInit = (await runAsync(dockerClient, ["exec", container, "cloud-init", "status", "--wait", "--long"])).stdout;
-        console.error(`server-image test: ${name} is ${state}`);
-        return { container, state, failed, cloudInit };
-    }
+    const boot = (name: string, userData: string, metaData: Record<string, unknown>) =>
+        bootServer({ image, label: runLabel, name: `holodeck-server-image-${name}-${process.pid}`, userData, metaData });
 
     /** The system booted, and none of the units a server depends on failed. */
     function assertBooted(booted: Booted): void {
@@ -126,12 +62,11 @@ describe("the server image, booted with a NoCloud seed", function () {
         // Skipped (no Docker engine): nothing was made.
         if (!scratch) return;
         fs.rmSync(scratch, { recursive: true, force: true });
-        const containers = run(dockerClient, ["ps", "--all", "--quiet", "--filter", `label=${runLabel}`]).trim();
-        if (containers) run(dockerClient, ["rm", "--force", "--volumes", ...containers.split("\n")]);
+        removeLabelled(runLabel);
     });
 
     it("boots systemd, applies write_files, runcmd and ssh_keys, and carries Salt 3008 with its units", async function () {
-        const key = ed25519Key(fs.mkdtempSync(path.join(scratch, "key-")));
+        const key = ed25519Key();
         const userData = `#cloud-config\n${stringify({
             write_files: [{ path: "/etc/holodeck-test/written", content: "written by cloud-init\n", owner: "root:root", permissions: "0640" }],
             runcmd: ["set -e", "install -d /var/lib/holodeck-test", "salt-call --local --out txt test.ping > /var/lib/holodeck-test/ping"],
@@ -139,7 +74,7 @@ describe("the server image, booted with a NoCloud seed", function () {
             ssh_genkeytypes: ["ed25519"],
             ssh_keys: { ed25519_private: key.privateKeyOpenssh, ed25519_public: key.publicKeyOpenssh.trim() },
         }, { version: "1.1", lineWidth: 0 })}`;
-        const admin = ed25519Key(fs.mkdtempSync(path.join(scratch, "admin-")));
+        const admin = ed25519Key();
         // The admin key reaches the image's default user as a Nova key pair's does: through the metadata.
         const { container, ...booted } = await boot("plain", userData, {
             "instance-id": `plain-${randomUUID()}`, "public-keys": [admin.publicKeyOpenssh.trim()],
@@ -175,7 +110,7 @@ describe("the server image, booted with a NoCloud seed", function () {
     });
 
     it("brings salt-master up from the program's master user data for preinstalled Salt", async function () {
-        const key = ed25519Key(fs.mkdtempSync(path.join(scratch, "key-")));
+        const key = ed25519Key();
         const masterKey = path.join(fs.mkdtempSync(path.join(scratch, "master-")), "master.pem");
         run("openssl", ["genrsa", "-traditional", "-out", masterKey, "2048"]);
         const masterPublicKeyPem = run("openssl", ["rsa", "-in", masterKey, "-pubout"]);
