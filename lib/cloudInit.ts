@@ -88,7 +88,7 @@ export interface BuildMinionUserDataArgs {
     readonly docker?: boolean;
 }
 
-interface WriteFile {
+export interface WriteFile {
     readonly path: string;
     readonly content: string;
     readonly owner: string;
@@ -257,7 +257,7 @@ export const dockerBuildxInstall = "if apt-cache show docker-buildx >/dev/null 2
  * generate no other type. The key the connections pin must be the only one sshd offers, or a
  * client preferring another algorithm would be shown a key it does not know.
  */
-function sshHostKeyConfig(key: SshHostKey): object {
+export function sshHostKeyConfig(key: SshHostKey): object {
     check(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n?$/.test(key.privateKeyOpenssh),
         "sshHostKey.privateKeyOpenssh must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)");
     check(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\n]*)?\n?$/.test(key.publicKeyOpenssh),
@@ -280,14 +280,16 @@ function yaml(value: unknown): string {
     return stringify(value, { version: "1.1", lineWidth: 0, blockQuote: "literal", aliasDuplicateObjects: false });
 }
 
-function cloudConfig(document: object): string {
+/** A #cloud-config document, refused when Nova would not take it. */
+export function cloudConfig(document: object): string {
     const text = `#cloud-config\n${yaml(document)}`;
     const encodedLength = Math.ceil(Buffer.byteLength(text) / 3) * 4;
     check(encodedLength <= novaUserDataLimit, `${encodedLength} bytes once base64-encoded, Nova takes at most ${novaUserDataLimit}`);
     return text;
 }
 
-function writeFile(filePath: string, content: string, permissions: string, defer = false): WriteFile {
+/** A write_files entry owned by root. */
+export function writeFile(filePath: string, content: string, permissions: string, defer = false): WriteFile {
     return { path: filePath, content, owner: "root:root", permissions, ...(defer ? { defer } : {}) };
 }
 
