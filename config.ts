@@ -6,6 +6,7 @@ import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
 import { parseSpec, readSpecText, SpecError } from "./checker/spec";
 import { ImageSettings } from "./lib/dockerImage";
 import { BuildSettings, serviceCommandProblem, withoutCredentials } from "./lib/holoMaker";
+import { narrowestDockerPrefix } from "./lib/containerServers";
 import { InputError } from "./lib/errors";
 import { repoRoot } from "./lib/paths";
 import { addressCount, broadestPrivatePrefix, Ipv4Cidr, parseIpv4Cidr } from "./policy/cidr";
@@ -241,9 +242,16 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         problem("commit", `'${commit}' is not a full 40-hex commit SHA: branches, tags and short SHAs are mutable or ambiguous; use \`git rev-parse ${commit}\``);
     } else if (/^0+$/.test(commit)) problem("commit", "is still the placeholder of the stack file: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
 
-    const { indexUrlSecret, ...build } = parseBuild(read);
+    const kind = text("substrate", "openstack");
+    if (!(substrates as readonly string[]).includes(kind)) {
+        problem("substrate", `'${kind}' must be openstack (servers on an OpenStack cloud) or docker (containers of this machine's Docker engine)`);
+    }
+    const { indexUrlSecret, ...build } = parseBuild(read, kind === "docker");
     const formats = parseFormats(read);
     const image = formats.includes("docker") ? parseImage(read, source === "build") : undefined;
+    if (kind === "docker" && formats.includes("docker")) {
+        problem("artifactFormats", "cannot have docker on the docker substrate: the build minion builds images with a Docker engine of its own, which a server container cannot run; use [deb]");
+    }
     if (source === "build") {
         if (!build.repo) problem("appRepo", "is required to build: set it with `pulumi config set holodeck:appRepo https://host/org/app.git`");
         if (!commit) problem("commit", "is required to build: set it to the full SHA of the commit to ship (`git rev-parse HEAD`)");
@@ -254,13 +262,12 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     const fromStack = text("promoteFrom", "organization/holodeck/test");
     if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack) || fromStack.split("/").some((part) => /^\.+$/.test(part))) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
 
-    const kind = text("substrate", "openstack");
-    if (!(substrates as readonly string[]).includes(kind)) {
-        problem("substrate", `'${kind}' must be openstack (servers on an OpenStack cloud) or docker (containers of this machine's Docker engine)`);
-    }
     const substrate = kind === "docker" ? parseDocker(read) : parseOpenStack(read);
     const parsedNetwork = read.cidr("networkCidr", "10.80.0.0/24");
     const networkCidr = cidrText(parsedNetwork);
+    if (substrate.kind === "docker" && parsedNetwork && parsedNetwork.prefixLength > narrowestDockerPrefix) {
+        problem("networkCidr", `'${networkCidr}' is too small for the docker substrate (its fixed servers, and app servers in the upper half): use a /${narrowestDockerPrefix} or wider`);
+    }
     const allowedCidr = cidrText(read.cidr("appCidr"));
     const saltVersion = text("saltVersion", "3008");
     if (!/^3\d{3}$/.test(saltVersion)) problem("saltVersion", `'${saltVersion}' must be a Salt major version such as 3008 (LTS)`);
@@ -420,8 +427,12 @@ function parseImage(read: Reader, built: boolean): ImageSettings | undefined {
     return { ...settings, password: pulumi.secret(password) };
 }
 
-/** The build settings (all optional here: the test stack requires appRepo and commit above). */
-function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSecret?: pulumi.Output<string> } {
+/**
+ * The build settings (all optional here: the test stack requires appRepo and commit above). On
+ * the docker substrate the repository may also be a directory of this machine (a path or a
+ * file:/// URL): the build minion sees it read-only at the same path.
+ */
+function parseBuild(read: Reader, localRepo: boolean): Omit<BuildSettings, "commit"> & { indexUrlSecret?: pulumi.Output<string> } {
     const problem = read.problem.bind(read);
     const text = read.text.bind(read);
 
@@ -429,7 +440,13 @@ function parseBuild(read: Reader): Omit<BuildSettings, "commit"> & { indexUrlSec
     if (repo && hasCredentials(repo)) {
         problem("appRepo", `'${redactUrl(repo)}' carries credentials: they would be printed, kept in the stack's state and put on the build minion's `
             + "command line. Remove them: the build minion clones without credentials (a public https URL, or an ssh URL)");
-    } else if (repo && !gitUrl.test(repo)) problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)`);
+    } else if (repo && localRepo && /^(\/|file:\/\/\/)/.test(repo)) {
+        if (!/^(\/|file:\/\/\/)[\w./+-]*$/.test(repo) || `${repo}/`.includes("/../")) {
+            problem("appRepo", `'${repo}' must be an absolute, normalised path of a git repository on this machine (letters, digits and ._+-/), e.g. /srv/git/app or file:///srv/git/app`);
+        }
+    } else if (repo && !gitUrl.test(repo)) {
+        problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)${localRepo ? ", nor a local path or file:/// URL" : ""}`);
+    }
 
     const subdir = text("appSubdir");
     if (subdir.startsWith("/") || `/${subdir}/`.includes("/../")) problem("appSubdir", `'${subdir}' must be a relative path inside the repository, without '..'`);

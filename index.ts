@@ -7,13 +7,14 @@ import * as tls from "@pulumi/tls";
 import { AppServers } from "./components/appServers";
 import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
 import { BuildMinion } from "./components/buildMinion";
+import { Docker } from "./components/docker";
 import { FunctionalChecks, Verdict } from "./components/functionalChecks";
 import { existingSubnet } from "./components/network";
 import { OpenStack } from "./components/openStack";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
 import { Balancer, Substrate } from "./components/substrate";
-import { InputError } from "./lib/errors";
+import { localRepository } from "./lib/holoMaker";
 import { builderScripts, checkerRunner, readStateTree } from "./lib/repoFiles";
 import { renderReleasePillar } from "./lib/salt";
 import { HolodeckConfig, loadConfig, PromotedRelease } from "./config";
@@ -21,7 +22,18 @@ import { HolodeckConfig, loadConfig, PromotedRelease } from "./config";
 /** The substrate the stack's configuration names: the one place that tells them apart. */
 async function substrateFor(config: HolodeckConfig, adminKey: tls.PrivateKey): Promise<Substrate> {
     const { substrate: settings, infra, app } = config;
-    if (settings.kind === "docker") throw new InputError("holodeck:substrate docker is not available yet: set holodeck:substrate to openstack");
+    if (settings.kind === "docker") {
+        const repository = config.release.kind === "build" ? localRepository(config.release.build.repo) : undefined;
+        return new Docker({
+            stack: pulumi.getStack(),
+            serverImage: settings.serverImage,
+            networkCidr: infra.networkCidr,
+            adminPublicKey: adminKey.publicKeyOpenssh,
+            adminPrivateKey: adminKey.privateKeyOpenssh,
+            sshUser: infra.sshUser,
+            buildMounts: repository ? [repository] : [],
+        });
+    }
     return new OpenStack({
         ...settings,
         existing: settings.networkId ? await existingSubnet(settings.networkId) : undefined,

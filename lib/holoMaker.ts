@@ -57,6 +57,13 @@ export interface Manifest {
     osVersion: string;
 }
 
+/** The directory of this machine a repository URL names (a path or file:/// URL), or undefined. */
+export function localRepository(repo: string): string | undefined {
+    if (repo.startsWith("/")) return repo;
+    if (repo.startsWith("file:///")) return repo.slice("file://".length);
+    return undefined;
+}
+
 /** `url` without the userinfo (user:password@) of its authority: what may be shown. */
 export function withoutCredentials(url: string): string {
     return url.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/\s]*@/g, "$1");

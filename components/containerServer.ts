@@ -1,0 +1,133 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { createHash } from "node:crypto";
+import { SshHostKey } from "../lib/cloudInit";
+import { renderMetaData, seedDir } from "../lib/containerServers";
+import { sshDialErrorLimit, sshPerDialTimeoutSeconds } from "./managedServer";
+import { Host } from "./substrate";
+
+/** Where a server container runs and what it boots: what the docker substrate gives each one. */
+export interface ContainerPlacement {
+    /** The server image (scripts/server-image.sh), by the id the docker provider read. */
+    readonly imageId: pulumi.Input<string>;
+    /** Name of the stack's Docker network. */
+    readonly networkName: pulumi.Input<string>;
+    /** The admin's public key (OpenSSH line), given to the image's default user through the meta-data. */
+    readonly adminPublicKey: pulumi.Input<string>;
+    /** Labels every container of the stack carries. */
+    readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The server's container, immutable: anything that changes makes a new one. */
+export interface ServerContainerArgs extends ContainerPlacement {
+    /** Its user data (secret). */
+    readonly userData: pulumi.Input<string>;
+    /** A fixed address on the network; undefined lets Docker give one from the dynamic range. */
+    readonly address?: string;
+    /** Host paths mounted read-only at the same path (a build minion's local repository). */
+    readonly mounts?: readonly string[];
+}
+
+/**
+ * A server as a container: systemd as PID 1 (no --privileged: default capabilities and NET_ADMIN,
+ * for the metadata guard's nftables), cloud-init reading its NoCloud seed, uploaded before the
+ * container starts. A new instance id (and so a new container) comes with every change of image
+ * or user data: cloud-init then runs anew, and the master's scripts see a new server id.
+ */
+export function serverContainer(name: string, args: ServerContainerArgs, opts: pulumi.CustomResourceOptions): { container: docker.Container; instanceId: pulumi.Output<string> } {
+    const userDataHash = pulumi.output(args.userData).apply((text) => createHash("sha256").update(text).digest("hex"));
+    const instance = new random.RandomUuid(`${name}-instance`, { keepers: { image: args.imageId, userData: userDataHash } }, opts);
+    const instanceId = pulumi.interpolate`${name}-${instance.result}`;
+    const metaData = pulumi.all([instanceId, args.adminPublicKey]).apply(([id, key]) => renderMetaData(id, key));
+    const container = new docker.Container(name, {
+        image: args.imageId,
+        hostname: name,
+        networksAdvanced: [{ name: args.networkName, ...(args.address ? { ipv4Address: args.address } : {}) }],
+        tmpfs: { "/run": "", "/run/lock": "" },
+        volumes: [
+            { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup", readOnly: true },
+            ...(args.mounts ?? []).map((hostPath) => ({ hostPath, containerPath: hostPath, readOnly: true })),
+        ],
+        capabilities: { adds: ["NET_ADMIN"] },
+        // The seed holds private keys: root's alone, in a directory the image makes root's alone.
+        uploads: [
+            { file: `${seedDir}/user-data`, content: args.userData, owner: "0", group: "0", permissions: "0600" },
+            { file: `${seedDir}/meta-data`, content: metaData, owner: "0", group: "0", permissions: "0600" },
+        ],
+        labels: Object.entries(args.labels).map(([label, value]) => ({ label, value })),
+        mustRun: true,
+        // systemd's own stop signal (the image's STOPSIGNAL), given time to stop its units.
+        stopSignal: "SIGRTMIN+3",
+        destroyGraceSeconds: 30,
+    }, opts);
+    return { container, instanceId };
+}
+
+export interface ContainerServerArgs extends ContainerPlacement {
+    /** Its fixed address on the network (known before it exists, like an OpenStack port's). */
+    readonly address: string;
+    /** Login user of the image. */
+    readonly sshUser: string;
+    /** Admin SSH private key (secret). */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** The server's user data, given its private address and SSH host key (both known before the server exists). */
+    readonly userData: (host: { privateAddress: pulumi.Output<string>; sshHostKey: pulumi.Output<SshHostKey> }) => pulumi.Input<string>;
+    /** Shell command that succeeds once the server is ready for use, run after cloud-init. */
+    readonly readyCheck: string;
+    /** Host paths mounted read-only at the same path. */
+    readonly mounts?: readonly string[];
+}
+
+/**
+ * A long-lived server as a container of the docker substrate, what ManagedServer is on OpenStack:
+ * a fixed address and an SSH host key the program generates outlive the container, which is
+ * replaced delete-first (its address serves one container at a time) on any change.
+ */
+export class ContainerServer extends pulumi.ComponentResource implements Host {
+    readonly privateAddress: pulumi.Output<string>;
+    /** The same private address: this machine reaches the Docker network directly. */
+    readonly publicAddress: pulumi.Output<string>;
+    readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
+    /** The instance id cloud-init records: a new one with every new container. */
+    readonly serverId: pulumi.Output<string>;
+    readonly ready: command.remote.Command;
+
+    constructor(name: string, args: ContainerServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("holodeck:index:ContainerServer", name, {}, opts);
+        const parent = { parent: this };
+        this.privateAddress = pulumi.output(args.address);
+        this.publicAddress = this.privateAddress;
+
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
+            ...parent,
+            additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+        });
+        const sshHostKey = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+            .apply(([privateKeyOpenssh, publicKeyOpenssh]): SshHostKey => ({ privateKeyOpenssh, publicKeyOpenssh })));
+        const { container, instanceId } = serverContainer(`${name}-server`, {
+            ...args,
+            userData: args.userData({ privateAddress: this.privateAddress, sshHostKey }),
+        }, { ...parent, deleteBeforeReplace: true });
+        this.serverId = instanceId;
+
+        this.connection = pulumi.secret({
+            host: args.address,
+            user: args.sshUser,
+            privateKey: args.sshPrivateKey,
+            hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+            dialErrorLimit: sshDialErrorLimit,
+            perDialTimeout: sshPerDialTimeoutSeconds,
+        });
+        this.ready = new command.remote.Command(`${name}-ready`, {
+            connection: this.connection,
+            // cloud-init exits non-zero for recoverable warnings too: the check decides.
+            create: `cloud-init status --wait >/dev/null || true; ${args.readyCheck}`,
+            triggers: [container.id],
+        }, parent);
+
+        this.registerOutputs({ privateAddress: this.privateAddress });
+    }
+}

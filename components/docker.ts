@@ -1,0 +1,81 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { AddressPlan, addressPlan, FixedServer } from "../lib/containerServers";
+import { ContainerPlacement, ContainerServer, serverContainer } from "./containerServer";
+import { AppServer, AppServerSpec, Balancer, BalancerArgs, Host, HostSpec, Store, Substrate } from "./substrate";
+
+export interface DockerArgs {
+    /** The stack's name: every container, network and image reference of it is labelled with it. */
+    readonly stack: string;
+    /** The server image every container boots (holodeck:serverImage; scripts/server-image.sh makes it). */
+    readonly serverImage: string;
+    /** CIDR of the stack's Docker network (holodeck:networkCidr). */
+    readonly networkCidr: string;
+    /** The admin SSH public key (OpenSSH line), given to the image's default user. */
+    readonly adminPublicKey: pulumi.Input<string>;
+    /** The admin SSH private key (secret): every connection logs in with it. */
+    readonly adminPrivateKey: pulumi.Input<string>;
+    /** Login user of the image. */
+    readonly sshUser: string;
+    /** Host paths the build minion sees read-only at the same path (a local holodeck:appRepo). */
+    readonly buildMounts: readonly string[];
+}
+
+/** The label every Docker object of a stack carries, and its value. */
+export const stackLabel = "io.holodeck.stack";
+
+/**
+ * Servers as containers of this machine's Docker engine that boot systemd and cloud-init with the
+ * very user data OpenStack servers get, Salt preinstalled in their image. Not a component of its
+ * own, like OpenStack: the network and image are top-level resources (`net`, `server-image`).
+ */
+export class Docker implements Substrate {
+    readonly sshUser: string;
+    readonly saltInstall = "preinstalled";
+    /** Where every server sits on the network. */
+    readonly plan: AddressPlan;
+    private readonly placement: ContainerPlacement;
+
+    constructor(private readonly args: DockerArgs) {
+        this.sshUser = args.sshUser;
+        this.plan = addressPlan(args.networkCidr);
+        const labels = { [stackLabel]: args.stack };
+        const network = new docker.Network("net", {
+            ipamConfigs: [{ subnet: this.plan.subnet, gateway: this.plan.gateway, ipRange: this.plan.dynamicRange }],
+            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+        });
+        // Kept by `destroy`: the image is the machine's (scripts/server-image.sh), not the stack's.
+        const image = new docker.RemoteImage("server-image", { name: args.serverImage, keepLocally: true });
+        this.placement = { imageId: image.imageId, networkName: network.name, adminPublicKey: args.adminPublicKey, labels };
+    }
+
+    /** A long-lived server at its fixed address. */
+    private server(name: string, role: FixedServer, spec: HostSpec, parent: pulumi.Resource, mounts: readonly string[] = []): ContainerServer {
+        return new ContainerServer(name, {
+            ...this.placement,
+            address: this.plan.fixed[role],
+            sshUser: this.args.sshUser,
+            sshPrivateKey: this.args.adminPrivateKey,
+            userData: spec.userData,
+            readyCheck: spec.readyCheck,
+            mounts,
+        }, { parent });
+    }
+
+    host(name: string, spec: HostSpec, parent: pulumi.Resource): Host {
+        return this.server(name, spec.role, spec, parent, spec.role === "build-minion" ? this.args.buildMounts : []);
+    }
+
+    appServer(name: string, spec: AppServerSpec, opts: pulumi.CustomResourceOptions): AppServer {
+        const { container } = serverContainer(name, { ...this.placement, userData: spec.userData }, opts);
+        return { address: container.networkDatas.apply((networks) => networks[0].ipAddress), resource: container };
+    }
+
+    artifactStore(name: string): Store {
+        throw new Error(`${name}: the docker substrate's artifact store is not built yet`);
+    }
+
+    balancer(name: string, args: BalancerArgs): Balancer {
+        throw new Error(`${name} for ${args.servers.count} servers: the docker substrate's balancer is not built yet`);
+    }
+}
