@@ -436,16 +436,20 @@ function parseBuild(read: Reader, localRepo: boolean): Omit<BuildSettings, "comm
     const problem = read.problem.bind(read);
     const text = read.text.bind(read);
 
-    const repo = text("appRepo");
+    const configuredRepo = text("appRepo");
+    // A relative path names a directory of this machine, relative to the project (docker only).
+    const relative = localRepo && /^[\w.][\w./+-]*$/.test(configuredRepo) && !gitUrl.test(configuredRepo);
+    const repo = relative ? path.join(repoRoot, configuredRepo) : configuredRepo;
     if (repo && hasCredentials(repo)) {
         problem("appRepo", `'${redactUrl(repo)}' carries credentials: they would be printed, kept in the stack's state and put on the build minion's `
             + "command line. Remove them: the build minion clones without credentials (a public https URL, or an ssh URL)");
     } else if (repo && localRepo && /^(\/|file:\/\/\/)/.test(repo)) {
-        if (!/^(\/|file:\/\/\/)[\w./+-]*$/.test(repo) || `${repo}/`.includes("/../")) {
-            problem("appRepo", `'${repo}' must be an absolute, normalised path of a git repository on this machine (letters, digits and ._+-/), e.g. /srv/git/app or file:///srv/git/app`);
+        if (!/^(\/|file:\/\/\/)[\w./+-]*$/.test(repo) || `${repo}/`.includes("/../") || (!relative && `${repo}/`.includes("/./"))) {
+            problem("appRepo", `'${configuredRepo}' must be a normalised path of a git repository on this machine (letters, digits and ._+-/), `
+                + "absolute or relative to the project, e.g. /srv/git/app, file:///srv/git/app or .holodeck/sample-app");
         }
     } else if (repo && !gitUrl.test(repo)) {
-        problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)${localRepo ? ", nor a local path or file:/// URL" : ""}`);
+        problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)${localRepo ? ", nor a path of this machine (absolute, file:/// or relative to the project)" : ""}`);
     }
 
     const subdir = text("appSubdir");

@@ -14,7 +14,7 @@
 # `pulumi up`, as a new image ID replaces them on OpenStack.
 #
 # Run a server:  docker run -d --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:ro \
-#                  --cap-add NET_ADMIN holodeck/server:<key>   (after `docker cp SEED CONTAINER:/var/lib/cloud/seed/nocloud`)
+#                  --cap-add NET_ADMIN holodeck/server:<key>   (after `docker cp SEED/. CONTAINER:/var/lib/cloud/seed/nocloud`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -149,6 +149,7 @@ WantedBy=multi-user.target
 UNIT
 
 # In the Dockerfile:
+# - the seed directory root's alone: a seed holds private keys, whatever its files' modes;
 # - no SSH host keys and an empty machine-id: cloud-init and systemd make each server its own;
 # - LANG=C.UTF-8, the locale minbase has, leaves cloud-init's locale module nothing to generate;
 # - nginx (the artifact store) and haproxy (the balancer) are there for the servers that are
@@ -175,7 +176,7 @@ RUN apt-get update \\
     && rm -f /etc/ssh/ssh_host_* \\
     && : >/etc/machine-id \\
     && echo LANG=C.UTF-8 >/etc/default/locale \\
-    && mkdir -p /var/lib/cloud/seed
+    && install -d -m 0700 /var/lib/cloud/seed/nocloud
 COPY cloud.cfg /etc/cloud/cloud.cfg.d/99_holodeck.cfg
 COPY salt-master.service salt-minion.service /lib/systemd/system/
 RUN --mount=type=bind,source=wheels,target=/tmp/wheels \\

@@ -82,6 +82,18 @@ describe("stack configuration", () => {
             assert.match(problemsOf({ ...common, substrate: "docker", serverImage: "Holodeck Server" }).join("\n"), /^holodeck:serverImage 'Holodeck Server' is not an image reference/);
         });
 
+        it("builds from a repository of this machine on docker: absolute, file:/// or relative to the project", () => {
+            const docker = { ...common, substrate: "docker" };
+            assert.equal(build({ ...docker, appRepo: "/srv/git/app" }).repo, "/srv/git/app");
+            assert.equal(build({ ...docker, appRepo: "file:///srv/git/app" }).repo, "file:///srv/git/app");
+            assert.equal(build({ ...docker, appRepo: ".holodeck/sample-app" }).repo, path.join(root, ".holodeck/sample-app"));
+            assert.equal(build({ ...docker }).repo, valid.appRepo);
+            assert.match(problemsOf({ ...docker, appRepo: "/srv/git/../app" }).join("\n"), /^holodeck:appRepo '\/srv\/git\/\.\.\/app' must be a normalised path/);
+            assert.match(problemsOf({ ...valid, appRepo: "/srv/git/app" }).join("\n"), /^holodeck:appRepo '\/srv\/git\/app' is not an https or ssh git URL \([^)]*\)$/m);
+            assert.match(problemsOf({ ...docker, artifactFormats: '["deb","docker"]', imageRepository: "team/app" }).join("\n"), /^holodeck:artifactFormats cannot have docker on the docker substrate/);
+            assert.match(problemsOf({ ...docker, networkCidr: "10.80.0.0/28" }).join("\n"), /^holodeck:networkCidr '10\.80\.0\.0\/28' is too small for the docker substrate/);
+        });
+
         it("requires the OpenStack keys on openstack, the default", () => {
             assert.deepEqual(problemsOf(common).map((problem) => problem.split(" ")[0]), ["holodeck:imageId", "holodeck:flavor", "holodeck:adminCidr", "openstack:authUrl"]);
         });

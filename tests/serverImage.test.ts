@@ -80,6 +80,8 @@ describe("the server image, booted with a NoCloud seed", function () {
             "instance-id": `plain-${randomUUID()}`, "public-keys": [admin.publicKeyOpenssh.trim()],
         });
         assertBooted({ container, ...booted });
+        // The seed holds private keys: no other user of the server reads it.
+        assert.equal(await inside(container, "stat", "-c", "%a %U", "/var/lib/cloud/seed/nocloud", "/var/lib/cloud/seed/nocloud/user-data"), "700 root\n600 root\n");
 
         assert.equal(await inside(container, "stat", "-c", "%a %U:%G", "/etc/holodeck-test/written"), "640 root:root\n");
         assert.equal(await inside(container, "cat", "/etc/holodeck-test/written"), "written by cloud-init\n");

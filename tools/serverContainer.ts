@@ -85,7 +85,8 @@ export async function bootServer(options: BootOptions): Promise<Booted> {
             "--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cap-add", "NET_ADMIN",
             ...(options.dockerArgs ?? []), options.image,
         ]).trim();
-        run(dockerClient, ["cp", seed, `${container}:/var/lib/cloud/seed/nocloud`]);
+        // Into the image's own seed directory (root's alone), as the docker provider's uploads go.
+        run(dockerClient, ["cp", `${seed}/.`, `${container}:/var/lib/cloud/seed/nocloud`]);
     } finally {
         fs.rmSync(seed, { recursive: true, force: true });
     }
