@@ -16,7 +16,8 @@ export const novaUserDataLimit = 65535;
 
 /** What the build minion installs when not told otherwise: HoloMaker's needs. */
 export const defaultBuildPackages: readonly string[] = [
-    "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "dpkg-dev", "util-linux", "curl", "ca-certificates",
+    "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "python3-setuptools-whl", "python3-wheel-whl", "dpkg-dev",
+    "util-linux", "curl", "ca-certificates",
 ];
 
 /**

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { BuiltRelease, ConfigError, HolodeckConfig, parseConfig, RawConfig } from "../config";
+import { commitDirectory, sampleAppDir } from "../tools/localRelease";
 
 const root = path.resolve(__dirname, "..");
 const commit = "3f786850e387550fdab836ed7e6dc881de23001b";
@@ -322,5 +323,19 @@ describe("stack configuration", () => {
                 assert.match(config.substrate.kind === "openstack" ? config.substrate.authUrl : "", /^https:\/\/keystone\.api\.\w+\.rackspacecloud\.com\/v3$/);
             });
         }
+
+        it("Pulumi.local.yaml is valid, on docker, and pins the commit the sample app's repository gets", () => {
+            const settings = parse(fs.readFileSync(path.join(root, "Pulumi.local.yaml"), "utf8")).config as Record<string, string>;
+            const raw = Object.fromEntries(Object.entries(settings)
+                .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
+            const config = parseConfig(raw);
+            assert.equal(config.substrate.kind, "docker");
+            const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-sample-repo-"));
+            try {
+                assert.equal(build(raw).commit, commitDirectory(sampleAppDir, scratch), "examples/hello changed: set holodeck:commit in Pulumi.local.yaml to this SHA");
+            } finally {
+                fs.rmSync(scratch, { recursive: true, force: true });
+            }
+        });
     });
 });
