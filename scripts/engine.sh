@@ -99,7 +99,7 @@ build_bridged() {
   rm -rf "$scratch"
   return "$status"
 }
-for name in openstack random tls; do
+for name in openstack random tls docker; do
   step "pulumi-resource-$name ${wanted[$name]}" "$(installed "$name")" build_bridged "$name" ||
     unavailable "$name" "the modules engine/$name/go.mod names"
 done
@@ -109,9 +109,8 @@ done
 # pulumi-command's provider module is untagged: this pseudo-version is the commit of its v1.2.1.
 declare -A modules=(
   [command]="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c"
-  [docker]="github.com/pulumi/pulumi-docker/provider/v5@v${wanted[docker]}"
 )
-for name in command docker; do
+for name in command; do
   if [[ -x $(installed "$name") ]]; then continue; fi
   refusal="$dir/logs/$name.refused"
   if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then

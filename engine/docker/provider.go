@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	shim "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim"
 	shimv2 "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim/sdk-v2"
@@ -18,7 +19,7 @@ import (
 // Info is the bridge's description of the provider. metadata is the bridge-metadata.json that
 // tfgen wrote (nil while tfgen itself runs).
 func Info(version string, metadata []byte) tfbridge.ProviderInfo {
-	p := shimv2.NewProvider(dockershim.NewProvider(version))
+	p := shimv2.NewProvider(fixContainer(dockershim.NewProvider(version)))
 	info := tfbridge.ProviderInfo{
 		P:            p,
 		Name:         "docker",
@@ -62,6 +63,21 @@ func Info(version string, metadata []byte) tfbridge.ProviderInfo {
 	// suffix.
 	info.SetAutonaming(255, "-")
 	return info
+}
+
+// fixContainer corrects two flaws of docker_container's Terraform schema that would break
+// Pulumi's diffs of a server container (checked by engine/plugintest's TestDockerDiff):
+//   - Update ignores tmpfs, init, cpu_period and cpu_quota, yet none is ForceNew: a change would
+//     be reported as an update and never reach Docker. They replace the container instead.
+//   - memory_swap is read back from Docker (twice the memory when only memory is set) but is not
+//     Computed, so such a container would show a diff on every update. It keeps what Docker chose.
+func fixContainer(p *schema.Provider) *schema.Provider {
+	fields := p.ResourcesMap["docker_container"].Schema
+	for _, name := range []string{"tmpfs", "init", "cpu_period", "cpu_quota"} {
+		fields[name].ForceNew = true
+	}
+	fields["memory_swap"].Computed = true
+	return p
 }
 
 // token turns "Name" into the SDK's "docker:index/name:Name": every class lives in index.
