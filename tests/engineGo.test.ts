@@ -31,4 +31,7 @@ describe("the engine's Go tests", function () {
 
     it("tls plugin: version, schema, Check, Create of real ED25519 and RSA keys, Diff over gRPC", () =>
         pluginTests("TLS", "tls"));
+
+    it("docker plugin: version, schema, Check, Diff, Create/Read/Delete of a network, volume and server container in the local Docker engine over gRPC", () =>
+        pluginTests("Docker", "docker"));
 });
