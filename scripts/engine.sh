@@ -110,7 +110,7 @@ done
 declare -A modules=(
   [command]="github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c"
 )
-for name in command; do
+for name in "${!modules[@]}"; do
   if [[ -x $(installed "$name") ]]; then continue; fi
   refusal="$dir/logs/$name.refused"
   if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then
