@@ -5,12 +5,10 @@
 package docker
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
-	shim "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim"
 	shimv2 "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim/sdk-v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	dockershim "github.com/terraform-providers/terraform-provider-docker/shim"
@@ -19,9 +17,8 @@ import (
 // Info is the bridge's description of the provider. metadata is the bridge-metadata.json that
 // tfgen wrote (nil while tfgen itself runs).
 func Info(version string, metadata []byte) tfbridge.ProviderInfo {
-	p := shimv2.NewProvider(fixContainer(dockershim.NewProvider(version)))
 	info := tfbridge.ProviderInfo{
-		P:            p,
+		P:            shimv2.NewProvider(fixContainer(dockershim.NewProvider(version))),
 		Name:         "docker",
 		Version:      version,
 		Description:  "A Pulumi package for interacting with Docker in Pulumi programs",
@@ -44,21 +41,6 @@ func Info(version string, metadata []byte) tfbridge.ProviderInfo {
 	for tf, name := range dataSources {
 		info.DataSources[tf] = &tfbridge.DataSourceInfo{Tok: token(name)}
 	}
-	// What kreuzwerker added after the SDK was generated has no class in it: leave it out rather
-	// than invent tokens.
-	p.ResourcesMap().Range(func(tf string, _ shim.Resource) bool {
-		if _, ok := resources[tf]; !ok {
-			info.IgnoreMappings = append(info.IgnoreMappings, tf)
-		}
-		return true
-	})
-	p.DataSourcesMap().Range(func(tf string, _ shim.Resource) bool {
-		if _, ok := dataSources[tf]; !ok {
-			info.IgnoreMappings = append(info.IgnoreMappings, tf)
-		}
-		return true
-	})
-	sort.Strings(info.IgnoreMappings)
 	// The SDK makes `name` optional: the bridge fills it in from the resource's name plus a random
 	// suffix.
 	info.SetAutonaming(255, "-")
@@ -94,7 +76,8 @@ var resourceFields = map[string]map[string]*tfbridge.SchemaInfo{
 	"docker_image": {"name": {Name: "name"}},
 }
 
-// resources and dataSources map each Terraform name to the @pulumi/docker class or function.
+// resources and dataSources map each Terraform resource and data source of the SDKv2 half (tfgen
+// refuses an unmapped one) to its @pulumi/docker class or function.
 var resources = map[string]string{
 	"docker_buildx_builder": "BuildxBuilder",
 	"docker_config":         "ServiceConfig",
