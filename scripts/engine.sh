@@ -99,7 +99,7 @@ build_bridged() {
   rm -rf "$scratch"
   return "$status"
 }
-for name in openstack random tls; do
+for name in openstack random tls docker; do
   step "pulumi-resource-$name ${wanted[$name]}" "$(installed "$name")" build_bridged "$name" ||
     unavailable "$name" "the modules engine/$name/go.mod names"
 done
@@ -119,31 +119,6 @@ build_command() {
 }
 step "pulumi-resource-command ${wanted[command]} (Holodeck's own)" "$(installed command)" build_command ||
   unavailable command "the modules engine/command/go.mod names"
-
-# Upstream's own provider modules, refused here (checked 2026-12-01) and with no Terraform
-# provider to bridge. Asked again once a day, since a refused version may be served another day.
-declare -A modules=(
-  [docker]="github.com/pulumi/pulumi-docker/provider/v5@v${wanted[docker]}"
-)
-for name in "${!modules[@]}"; do
-  if [[ -x $(installed "$name") ]]; then continue; fi
-  refusal="$dir/logs/$name.refused"
-  if [[ -n $(find "$refusal" -mmin -1440 2>/dev/null) ]]; then
-    unavailable "$name" "${modules[$name]}"
-    continue
-  fi
-  if go mod download -json "${modules[$name]}" >"$refusal" 2>&1; then
-    rm -f "$refusal"
-    say "warning: the proxy now serves ${modules[$name]}, but scripts/engine.sh has no build step for $name yet"
-    unavailable "$name" "${modules[$name]} (served, not built)"
-    continue
-  fi
-  if ! grep -q '403 Forbidden' "$refusal"; then
-    say "could not ask the Go module proxy for ${modules[$name]}: $(tail -n 1 "$refusal")"
-    rm -f "$refusal"
-  fi
-  unavailable "$name" "${modules[$name]}"
-done
 
 if [[ -s $dir/unavailable ]]; then
   say "not built: $(cut -d' ' -f1,2 "$dir/unavailable" | paste -sd, - | sed 's/,/, /g'): their Go modules are not to be had here (see $dir/unavailable); previews of programs that use them cannot run with this engine"

@@ -10,7 +10,7 @@ if [[ -n $unformatted ]]; then
 fi
 (cd cli && go vet ./language-nodejs)
 # Each plugin's main embeds files that engine/build-plugin.sh generates when it builds it.
-for plugin in openstack random tls; do
+for plugin in openstack random tls docker; do
   (cd "$plugin" && go vet . "./cmd/pulumi-tfgen-$plugin")
 done
 (cd plugintest && go vet ./...)

@@ -34,4 +34,7 @@ describe("the engine's Go tests", function () {
 
     it("command plugin: Check's defaults, Diff's replace rules, local and remote commands and CopyToRemote against an SSH server over gRPC", () =>
         pluginTests("Command", "command"));
+
+    it("docker plugin: version, schema, Check, Diff, Create/Read/Delete of a network, volume and server container in the local Docker engine over gRPC", () =>
+        pluginTests("Docker", "docker"));
 });
