@@ -342,7 +342,7 @@ function parseOpenStack(read: Reader): OpenStackSettings {
     return {
         kind: "openstack", authUrl: authUrl.replace(/\/$/, ""), region: text("openstack:region"), imageId: imageId.toLowerCase(), flavor,
         masterFlavor: text("masterFlavor") || flavor, buildFlavor: text("buildFlavor") || flavor, networkId,
-        externalNetwork: text("externalNetwork", "PUBLICNET"), adminCidr,
+        externalNetwork: text("externalNetwork") || "PUBLICNET", adminCidr,
     };
 }
 

@@ -5,8 +5,8 @@
 import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { dockerClient, dockerUnavailable, ensureBaseImage } from "../lib/dockerImage";
-import { run } from "../lib/localRelease";
+import { dockerClient, dockerUnavailable, ensureBaseImage } from "../tools/docker";
+import { run } from "../tools/localRelease";
 import { repoRoot } from "../lib/paths";
 import { previewSteps, Workspace } from "./realEngine";
 
