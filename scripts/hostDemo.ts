@@ -1,7 +1,7 @@
 // HoloMaker alone on this machine, with no cloud and no Pulumi (npm run demo:host): commit the
 // sample app to a throwaway git repository, build its .deb with HoloMaker, install it with dpkg
-// on this machine's real root, run it as its service user, check /health, run the sample app's functional HTTP checks (as
-// the test stack does), print the manifest, then purge everything.
+// on this machine's real root, run it as its service user, check /health, run the sample app's
+// functional HTTP checks (as the test stack does), print the manifest, then purge everything.
 // With --docker, the .deb goes into a Docker image instead, run with the test stack's config.
 import * as fs from "node:fs";
 import * as os from "node:os";
