@@ -482,7 +482,8 @@ describe("cloud-init user-data", function () {
         it("installs HoloMaker's packages from the distribution and nothing else", () => {
             assert.deepEqual(cloudConfig(documents["build-minion"]), { ...hostKeyConfig(), package_update: true, packages: [...defaultBuildPackages] });
             assert.deepEqual(defaultBuildPackages, [
-                "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "dpkg-dev", "util-linux", "curl", "ca-certificates",
+                "git", "python3", "python3-venv", "python3-pip", "python3-pip-whl", "python3-setuptools-whl", "python3-wheel-whl", "dpkg-dev",
+                "util-linux", "curl", "ca-certificates",
             ]);
         });
 
