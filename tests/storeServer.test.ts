@@ -7,6 +7,8 @@ import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -62,6 +64,33 @@ function opensslSignature(text: string): string {
     return digest.stdout.toString("base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** holodeck-publish run here (stdin: `stdin`), curl recording every process's argv and environment as it starts. */
+async function publish(scratch: string, flags: string[], stdin: string): Promise<{ status: number | null; stdout: string; stderr: string; seen: string; curls: number }> {
+    const shim = fs.mkdtempSync(path.join(scratch, "curl-shim-"));
+    const seen = path.join(shim, "seen");
+    fs.writeFileSync(path.join(shim, "curl"), [
+        "#!/bin/bash",
+        `echo "== curl started" >>${seen}`,
+        "for process in /proc/[0-9]*; do",
+        `  { tr '\\0' ' ' <"$process/cmdline"; echo; tr '\\0' ' ' <"$process/environ"; echo; } >>${seen} 2>/dev/null || true`,
+        "done",
+        "exec /usr/bin/curl \"$@\"",
+    ].join("\n"), { mode: 0o755 });
+    const child = spawn("bash", [publishScript, ...flags], {
+        env: { PATH: `${shim}:/usr/bin:/bin`, HOME: scratch, LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.end(stdin);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve, reject) => {
+        child.on("error", reject);
+        child.on("close", resolve);
+    });
+    const recorded = fs.existsSync(seen) ? fs.readFileSync(seen, "latin1") : "";
+    return { status, stdout, stderr, seen: recorded, curls: recorded.split("\n").filter((line) => line === "== curl started").length };
+}
 describe("the artifact store server (docker substrate)", function () {
     const hostKey = ed25519Key();
     const args: StoreUserDataArgs = {
@@ -182,6 +211,65 @@ describe("the artifact store server (docker substrate)", function () {
         });
     });
 
+    describe("holodeck-publish --put-url against a loopback HTTP server", () => {
+        const fixture = path.join(__dirname, "fixtures", "publish");
+        let scratch: string;
+        let server: http.Server;
+        let base: string;
+        let received: { method: string; url: string; authorization: string; body: Buffer }[];
+        before(async () => {
+            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-store-publish-"));
+            fs.cpSync(fixture, path.join(scratch, "release"), { recursive: true });
+            server = http.createServer((request, response) => {
+                const chunks: Buffer[] = [];
+                request.on("data", (chunk: Buffer) => chunks.push(chunk));
+                request.on("end", () => {
+                    received.push({ method: request.method ?? "", url: request.url ?? "", authorization: request.headers.authorization ?? "", body: Buffer.concat(chunks) });
+                    response.writeHead(201);
+                    response.end();
+                });
+            });
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        });
+        beforeEach(() => (received = []));
+        after(async () => {
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            fs.rmSync(scratch, { recursive: true, force: true });
+        });
+        const manifestFile = () => path.join(scratch, "release", "x_1.0_amd64.deb.json");
+
+        it("sends any password byte for byte, quotes and backslashes included, as basic auth of each PUT", async () => {
+            const password = `pa"ss\\word\\"${alnum(8)}:$HOME`;
+            const result = await publish(scratch, ["--manifest", manifestFile(), "--put-url", `${base}/releases/`], `uploader\n${password}\n`);
+            assert.equal(result.status, 0, result.stderr);
+            const expected = `Basic ${Buffer.from(`uploader:${password}`).toString("base64")}`;
+            assert.deepEqual(received.map((request) => [request.method, request.url, request.authorization]), [
+                ["PUT", "/releases/x_1.0_amd64.deb", expected], ["PUT", "/releases/x_1.0_amd64.deb.json", expected],
+            ]);
+            assert.ok(received[0].body.equals(fs.readFileSync(path.join(scratch, "release", "x_1.0_amd64.deb"))));
+            assert.ok(!result.seen.includes(password) && !`${result.stdout}${result.stderr}`.includes(password));
+        });
+
+        it("refuses both kinds of store at once, credentials in the URL, and a missing or bad credential, sending nothing", async () => {
+            const refusals: [string[], string, RegExp][] = [
+                [["--put-url", `${base}/releases`, "--container-url", `${base}/v1/AUTH_x/c`], "u\npassword\n", /--put-url names an nginx store, --container-url and --auth-url a Swift one: give one kind/],
+                [["--put-url", `http://u:hidden-password@127.0.0.1/releases`], "u\npassword\n", /--put-url holds credentials/],
+                [["--put-url", "ftp://127.0.0.1/releases"], "u\npassword\n", /--put-url 'ftp:\/\/127\.0\.0\.1\/releases' must be an http\(s\) URL/],
+                [["--put-url", `${base}/releases`], "", /no upload user on stdin/],
+                [["--put-url", `${base}/releases`], "uploader\n", /no upload password on stdin/],
+                [["--put-url", `${base}/releases`], "up:loader\npassword\n", /the upload user on stdin \(first line\) must be a non-empty name without ':'/],
+            ];
+            for (const [flags, stdin, problem] of refusals) {
+                const result = await publish(scratch, ["--manifest", manifestFile(), ...flags], stdin);
+                assert.equal(result.status, 2, result.stderr);
+                assert.match(result.stderr, problem);
+                assert.ok(!result.stderr.includes("hidden-password"));
+            }
+            assert.deepEqual(received, []);
+        });
+    });
+
     describe("live: the server image booted as the store", function () {
         // The first run builds the server image: minutes.
         this.timeout(1_200_000);
@@ -212,33 +300,6 @@ describe("the artifact store server (docker substrate)", function () {
             return { status: response.status, body: await bytesOf(response) };
         };
 
-        /** holodeck-publish run here, curl recording every process's argv and environment as it starts. */
-        async function publish(flags: string[], stdin: string): Promise<{ status: number | null; stdout: string; stderr: string; seen: string; curls: number }> {
-            const shim = fs.mkdtempSync(path.join(scratch!, "curl-shim-"));
-            const seen = path.join(shim, "seen");
-            fs.writeFileSync(path.join(shim, "curl"), [
-                "#!/bin/bash",
-                `echo "== curl started" >>${seen}`,
-                "for process in /proc/[0-9]*; do",
-                `  { tr '\\0' ' ' <"$process/cmdline"; echo; tr '\\0' ' ' <"$process/environ"; echo; } >>${seen} 2>/dev/null || true`,
-                "done",
-                "exec /usr/bin/curl \"$@\"",
-            ].join("\n"), { mode: 0o755 });
-            const child = spawn("bash", [publishScript, ...flags], {
-                env: { PATH: `${shim}:/usr/bin:/bin`, HOME: scratch, LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"],
-            });
-            child.stdin.end(stdin);
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-            const status = await new Promise<number | null>((resolve, reject) => {
-                child.on("error", reject);
-                child.on("close", resolve);
-            });
-            const recorded = fs.existsSync(seen) ? fs.readFileSync(seen, "latin1") : "";
-            return { status, stdout, stderr, seen: recorded, curls: recorded.split("\n").filter((line) => line === "== curl started").length };
-        }
         const credential = () => storeCredentialLines(args.uploadUser, args.uploadPassword);
 
         before(async function () {
@@ -371,7 +432,7 @@ describe("the artifact store server (docker substrate)", function () {
 
         it("holodeck-publish --put-url publishes a real .deb and its manifest, the password in no process's argv or environment", async () => {
             const manifestFile = path.join(out, `${manifest.file}.json`);
-            const result = await publish(["--manifest", manifestFile, "--put-url", `${base}/releases`], credential());
+            const result = await publish(scratch!, ["--manifest", manifestFile, "--put-url", `${base}/releases`], credential());
             assert.equal(result.status, 0, result.stderr);
             const lines = result.stdout.trim().split("\n");
             assert.deepEqual(JSON.parse(lines[lines.length - 1]), JSON.parse(fs.readFileSync(manifestFile, "utf8")));
@@ -388,7 +449,7 @@ describe("the artifact store server (docker substrate)", function () {
         it("holodeck-publish refuses a wrong password, naming the store and the 401", async () => {
             const manifestFile = path.join(out, `${manifest.file}.json`);
             const wrong = alnum(32);
-            const result = await publish(["--manifest", manifestFile, "--put-url", `${base}/releases`], storeCredentialLines("holodeck-upload", wrong).replace(/\n$/, ""));
+            const result = await publish(scratch!, ["--manifest", manifestFile, "--put-url", `${base}/releases`], storeCredentialLines("holodeck-upload", wrong).replace(/\n$/, ""));
             assert.equal(result.status, 1);
             assert.match(result.stderr, new RegExp(`the store at ${base}/releases/${manifest.file.replace(/[.+]/g, "\\$&")} refused the upload user holodeck-upload \\(HTTP 401\\): wrong user or password`));
             assert.ok(!result.stderr.includes(wrong));
@@ -396,7 +457,7 @@ describe("the artifact store server (docker substrate)", function () {
 
         it("holodeck-publish copies a release in by its sha256 from a signed URL, and refuses one whose sha256 differs, storing nothing", async () => {
             const label = "holodeck-hello (test)";
-            const copy = (object: string, sha256: string, source: string) => publish(
+            const copy = (object: string, sha256: string, source: string) => publish(scratch!,
                 ["--copy-object", object, "--sha256", sha256, "--release", label, "--put-url", `${base}/releases`], `${credential()}${source}\n`);
             const source = signed(manifest.file);
             const signature = new URL(source).searchParams.get("md5")!;
