@@ -79,6 +79,10 @@ async function publish(scratch: string, flags: string[], stdin: string): Promise
     const child = spawn("bash", [publishScript, ...flags], {
         env: { PATH: `${shim}:/usr/bin:/bin`, HOME: scratch, LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"],
     });
+    // A refusal may come before the script reads its stdin.
+    child.stdin.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+    });
     child.stdin.end(stdin);
     let stdout = "";
     let stderr = "";
