@@ -176,9 +176,8 @@ export function signStoreUrl(objectUrl: string, secret: string, expires: number)
     check(Number.isInteger(expires) && expires > 0, `a signature's expiry must be a positive whole number of seconds, not ${expires}`);
     const url = new URL(objectUrl);
     const name = url.pathname.slice(storeObjectsPath.length + 1);
-    check(url.pathname.startsWith(`${storeObjectsPath}/`) && objectName.test(name) && !url.search && !url.hash,
-        `${objectUrl} is not an object URL of the store (${storeObjectsPath}/NAME, no query)`);
-    storeObjectUrl(url.origin, name);
+    check(/^https?:$/.test(url.protocol) && !url.username && !url.password && url.pathname.startsWith(`${storeObjectsPath}/`) && objectName.test(name)
+        && !url.search && !url.hash, `${objectUrl} is not an object URL of the store (http(s)://HOST[:PORT]${storeObjectsPath}/NAME, no query)`);
     const signature = createHash("md5").update(`${expires}${url.pathname} ${secret}`).digest("base64url");
     return `${url.origin}${url.pathname}?md5=${signature}&expires=${expires}`;
 }

@@ -187,7 +187,9 @@ describe("the artifact store server (docker substrate)", function () {
 
         it("signs only the store's object URLs, with a usable expiry and secret", () => {
             const secret = args.signingSecret;
-            assert.throws(() => signStoreUrl("http://10.0.0.5/other/x.deb", secret, 1), /is not an object URL of the store \(\/releases\/NAME, no query\)/);
+            assert.throws(() => signStoreUrl("http://10.0.0.5/other/x.deb", secret, 1), /is not an object URL of the store \(http\(s\):\/\/HOST\[:PORT\]\/releases\/NAME, no query\)/);
+            assert.throws(() => signStoreUrl("http://u:p@10.0.0.5/releases/x.deb", secret, 1), /not an object URL/);
+            assert.throws(() => signStoreUrl("ftp://10.0.0.5/releases/x.deb", secret, 1), /not an object URL/);
             assert.throws(() => signStoreUrl("http://10.0.0.5/releases/a/x.deb", secret, 1), /not an object URL/);
             assert.throws(() => signStoreUrl("http://10.0.0.5/releases/x.deb?md5=a", secret, 1), /not an object URL/);
             assert.throws(() => signStoreUrl("http://10.0.0.5/releases/x.deb", secret, 0), /expiry must be a positive whole number of seconds, not 0/);
