@@ -177,8 +177,9 @@ describe("the balancer server, live", function () {
         B: { releaseId: "b00000000002", servers: [address(31), address(32)], port: appPort },
         // Its servers answer / but fail /health.
         C: { releaseId: "c00000000003", servers: [address(41)], port: appPort },
+        D: { releaseId: "d00000000004", servers: [address(51)], port: appPort },
     };
-    const versionOf = { a00000000001: "A", b00000000002: "B", c00000000003: "C" } as Record<string, string>;
+    const versionOf = { a00000000001: "A", b00000000002: "B", c00000000003: "C", d00000000004: "D" } as Record<string, string>;
 
     /** Runs `script` as root on the balancer, as the remote Command does over SSH: bash reading it on stdin. */
     async function onBalancer(script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -343,6 +344,23 @@ describe("the balancer server, live", function () {
         // The failed release's backend went with the reload; A's stays until the next switch.
         assert.deepEqual((await inside(balancer, "ls", "/etc/haproxy/holodeck")).trim().split("\n"),
             ["00-balancer.cfg", "live.map", "release-a00000000001.cfg", "release-b00000000002.cfg"]);
+    });
+
+    it("returns only once no worker with the old routing is left, even with an idle keep-alive connection on it", async function () {
+        // A client's connection to the worker that routes to B, idle through the switch to D: after
+        // the reload, the old worker keeps it until it is used or times out, and would answer it with B.
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+            assert.equal((await get("/", agent)).body, "B");
+            const start = performance.now();
+            assert.match(await switchTo(releases.D), /haproxy reloaded/);
+            const took = performance.now() - start;
+            const next = await get("/", agent);
+            assert.deepEqual([next.status, next.body, next.release], [200, "D", "d00000000004"]);
+            console.error(`balancer: switch to D with an idle keep-alive connection open took ${took.toFixed(0)} ms`);
+        } finally {
+            agent.destroy();
+        }
     });
 
     it("lets only root use the admin and master sockets", async function () {
