@@ -21,6 +21,7 @@ import {
     releaseHeader,
     renderBalancerUserData,
 } from "../lib/balancerServer";
+import { shellQuote } from "../lib/shell";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
 import { run, runAsync } from "../tools/localRelease";
 import { bootServer, ed25519Key, inside, removeLabelled, serverImage } from "../tools/serverContainer";
@@ -181,16 +182,16 @@ describe("the balancer server, live", function () {
     };
     const versionOf = { a00000000001: "A", b00000000002: "B", c00000000003: "C", d00000000004: "D" } as Record<string, string>;
 
-    /** Runs `script` as root on the balancer, as the remote Command does over SSH: bash reading it on stdin. */
-    async function onBalancer(script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-balancer-script-"));
-        try {
-            fs.writeFileSync(path.join(scratch, "script"), script);
-            run(dockerClient, ["cp", path.join(scratch, "script"), `${balancer}:/root/holodeck-script`]);
-            return await runAsync(dockerClient, ["exec", balancer, "bash", "/root/holodeck-script"]);
-        } finally {
-            fs.rmSync(scratch, { recursive: true, force: true });
-        }
+    let sshDir: string;
+    /**
+     * Runs `script` on the balancer as the program's remote Command does: over SSH as the admin
+     * user, the host key pinned, `sudo bash -c SCRIPT`.
+     */
+    function onBalancer(script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return runAsync("ssh", [
+            "-i", path.join(sshDir, "admin"), "-o", `UserKnownHostsFile=${path.join(sshDir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes",
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-F", "/dev/null", `debian@${balancerAddress}`, `sudo bash -c ${shellQuote(script)}`,
+        ]);
     }
 
     async function switchTo(release: BalancerSwitchArgs): Promise<string> {
@@ -235,9 +236,15 @@ describe("the balancer server, live", function () {
         for (const [version, release] of Object.entries(releases)) {
             release.servers.forEach((ip, index) => app(`${version}${index}`, ip, version, version === "C" ? 500 : 200));
         }
+        // The admin's key reaches user debian through the meta-data, as a Nova key pair's does.
+        const admin = ed25519Key();
+        sshDir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-balancer-ssh-"));
+        fs.writeFileSync(path.join(sshDir, "admin"), admin.privateKeyOpenssh, { mode: 0o600 });
+        fs.writeFileSync(path.join(sshDir, "known_hosts"), `${balancerAddress} ${key.publicKeyOpenssh}`);
         const booted = await bootServer({
             image, label: runLabel, name: `${network}-lb`, userData: renderBalancerUserData({ sshHostKey: key }),
-            metaData: { "instance-id": `balancer-${randomUUID()}` }, dockerArgs: ["--network", network, "--ip", balancerAddress],
+            metaData: { "instance-id": `balancer-${randomUUID()}`, "public-keys": [admin.publicKeyOpenssh.trim()] },
+            dockerArgs: ["--network", network, "--ip", balancerAddress],
         });
         balancer = booted.container;
         assert.match(booted.cloudInit, /^status: done$/m, `cloud-init:\n${booted.cloudInit}\nfailed units:\n${booted.failed}`);
@@ -245,6 +252,7 @@ describe("the balancer server, live", function () {
     });
 
     after(function () {
+        if (sshDir) fs.rmSync(sshDir, { recursive: true, force: true });
         if (!balancer && dockerUnavailable()) return;
         removeLabelled(runLabel);
         const networks = run(dockerClient, ["network", "ls", "--quiet", "--filter", `label=${runLabel}`]).trim();
@@ -367,9 +375,12 @@ describe("the balancer server, live", function () {
         for (const socket of [adminSocketPath, masterSocketPath]) {
             assert.match(await inside(balancer, "stat", "-c", "%A %U", socket), /^srw------- root\n$/);
             const connect = `import socket; s = socket.socket(socket.AF_UNIX); s.connect("${socket}"); s.sendall(b"help\\n"); s.shutdown(socket.SHUT_WR); print(len(s.makefile().read()))`;
-            const asNobody = await runAsync(dockerClient, ["exec", "--user", "nobody", balancer, "python3", "-c", connect]);
-            assert.equal(asNobody.status, 1);
-            assert.match(asNobody.stderr, /PermissionError: \[Errno 13\] Permission denied/);
+            // haproxy's own user too: Debian's default socket lets its group in.
+            for (const user of ["nobody", "haproxy", "debian"]) {
+                const refused = await runAsync(dockerClient, ["exec", "--user", user, balancer, "python3", "-c", connect]);
+                assert.equal(refused.status, 1, `${user} used ${socket}: ${refused.stdout}${refused.stderr}`);
+                assert.match(refused.stderr, /PermissionError: \[Errno 13\] Permission denied/);
+            }
             // The same client as root gets an answer: the refusal is the socket's mode, not the client.
             assert.ok(Number((await inside(balancer, "python3", "-c", connect)).trim()) > 0);
         }
