@@ -3,12 +3,13 @@
 // user data, and the scripts Pulumi runs on it as root over SSH.
 //
 // How a release goes live (balancerSwitchScript), and why so:
-// 1. Its backend is written next to the live one's and haproxy reloads. The reload is seamless
-//    (the new worker takes the listening sockets over, `expose-fd listeners`; the old one finishes
-//    what it has and, with `idle-close-on-response`, answers one more request on each idle
-//    keep-alive connection with `Connection: close` instead of closing it under a client that may
-//    be sending). Traffic still goes to the live release: the frontend picks its backend from
-//    a map, which the reload does not change.
+// 1. Its backend is written next to the live one's and haproxy reloads. The reload is seamless:
+//    the new worker takes the listening sockets over from the old one (2.6's master passes them
+//    through its socketpair with the worker, `-x sockpair@N`, so the admin socket need not expose
+//    them); the old one finishes what it has and, with `idle-close-on-response`, answers one more
+//    request on each idle keep-alive connection with `Connection: close` instead of closing it
+//    under a client that may be sending. Traffic still goes to the live release: the frontend
+//    picks its backend from a map, which the reload does not change.
 // 2. The script waits until the old worker has gone (so no process with the old routing is left)
 //    and until every server of the new backend has passed a real check (L7OK: after a reload
 //    haproxy presumes servers UP before their first check, so UP alone proves nothing).
@@ -85,7 +86,7 @@ export function balancerBaseConfig(port = 80): string {
         "    user haproxy",
         "    group haproxy",
         // Created by the master, as root, before it drops privileges: only root can connect.
-        `    stats socket ${adminSocketPath} mode 600 level admin expose-fd listeners`,
+        `    stats socket ${adminSocketPath} mode 600 level admin`,
         "    stats timeout 30s",
         `    hard-stop-after ${hardStopAfterSeconds}s`,
         "",
@@ -154,7 +155,7 @@ export function renderBalancerUserData(args: BalancerUserDataArgs): string {
         ],
         runcmd: [
             "set -e",
-            `haproxy -c -q -f ${balancerConfigDir}`,
+            `haproxy -c -f ${balancerConfigDir}`,
             "systemctl daemon-reload",
             "systemctl enable --now haproxy",
         ],
@@ -210,7 +211,7 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         `cp ${baseConfigPath} "$stage/"`,
         `if [ "$live" != ${noReleaseBackend} ] && [ "$live" != ${backend} ]; then cp ${balancerConfigDir}/"$live".cfg "$stage/"; fi`,
         heredoc(`cat >"$stage/${backend}.cfg"`, backendConfig, "HOLODECK_BACKEND", "the backend"),
-        `haproxy -c -q -f "$stage" || die "haproxy refuses the configuration with its backend"`,
+        `verdict=$(haproxy -c -f "$stage" 2>&1) || die "haproxy refuses the configuration with its backend: $verdict"`,
         `if ! diff -rq "$stage" ${balancerConfigDir} --exclude='live.map*' >/dev/null; then`,
         `  before=$(workers | awk '$2 == "current" { print $1 }') || die "haproxy's master CLI (${masterSocketPath}) does not answer"`,
         `  find ${balancerConfigDir} -maxdepth 1 -name 'release-*.cfg' -delete`,

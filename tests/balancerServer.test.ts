@@ -56,10 +56,10 @@ describe("the balancer server's user data and switch script", function () {
         assert.equal(files["/etc/haproxy/holodeck/00-balancer.cfg"].content, balancerBaseConfig(8080));
         assert.match(balancerBaseConfig(8080), /^ {4}bind :8080$/m);
         assert.match(balancerBaseConfig(), /^ {4}bind :80$/m);
-        assert.match(balancerBaseConfig(), new RegExp(`^ {4}stats socket ${adminSocketPath} mode 600 level admin expose-fd listeners$`, "m"));
+        assert.match(balancerBaseConfig(), new RegExp(`^ {4}stats socket ${adminSocketPath} mode 600 level admin$`, "m"));
         assert.equal(files[liveMapPath].content, "live no-release\n");
         assert.match(files["/etc/default/haproxy"].content, new RegExp(`^EXTRAOPTS="-S ${masterSocketPath},mode,600"$`, "m"));
-        assert.deepEqual(document.runcmd, ["set -e", "haproxy -c -q -f /etc/haproxy/holodeck", "systemctl daemon-reload", "systemctl enable --now haproxy"]);
+        assert.deepEqual(document.runcmd, ["set -e", "haproxy -c -f /etc/haproxy/holodeck", "systemctl daemon-reload", "systemctl enable --now haproxy"]);
     });
 
     it("passes cloud-init's schema and shellcheck", function () {
@@ -349,6 +349,8 @@ describe("the balancer server, live", function () {
             `switch took ${(switchEnd - switchStart).toFixed(0)} ms; longest request ${Math.max(...latencies).toFixed(1)} ms ` +
             `(${Math.max(...during).toFixed(1)} ms during the switch, median ${median(latencies).toFixed(1)} ms)\n${output.trim()}`);
         assert.equal(await live(), "b00000000002\n");
+        // The new worker took the listening sockets over from the old one through the master.
+        assert.match(await inside(balancer, "ps", "-o", "args=", "-C", "haproxy"), /^\/usr\/sbin\/haproxy -sf \d+ -x sockpair@\d+ -Ws /m);
         // The failed release's backend went with the reload; A's stays until the next switch.
         assert.deepEqual((await inside(balancer, "ls", "/etc/haproxy/holodeck")).trim().split("\n"),
             ["00-balancer.cfg", "live.map", "release-a00000000001.cfg", "release-b00000000002.cfg"]);
@@ -369,6 +371,13 @@ describe("the balancer server, live", function () {
         } finally {
             agent.destroy();
         }
+    });
+
+    it("keeps the live release across a restart of haproxy", async function () {
+        await inside(balancer, "systemctl", "restart", "haproxy");
+        assert.equal(await live(), "d00000000004\n");
+        const answer = await get("/", false);
+        assert.deepEqual([answer.status, answer.body, answer.release], [200, "D", "d00000000004"]);
     });
 
     it("lets only root use the admin and master sockets", async function () {
