@@ -199,6 +199,8 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         `systemctl is-active --quiet haproxy || die "haproxy is not running here (systemctl status haproxy; journalctl -u haproxy)"`,
         "exec 9>/run/holodeck-balancer.lock",
         "flock 9",
+        "start=$EPOCHREALTIME",
+        `elapsed() { awk -v from="$start" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", now - from }'; }`,
         // The workers' pids, current ones first, then old ones (marked "old").
         "workers() {",
         `  haproxy_cli ${masterSocketPath} 'show proc' | awk '/^# old workers/ { old = 1 } /^[0-9]+[ \\t]+worker/ { print $1, (old ? "old" : "current") }'`,
@@ -222,7 +224,7 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         `    ((SECONDS < deadline)) || die "haproxy started no new worker within 30 s of its reload (journalctl -u haproxy)"`,
         "    sleep 0.2",
         "  done",
-        `  echo "balancer: haproxy reloaded with the backend of release ${args.releaseId}"`,
+        `  echo "balancer: haproxy reloaded with the backend of release ${args.releaseId} ($(elapsed))"`,
         "fi",
         "",
         "# Until the old worker is gone it may serve the old routing: wait for it (haproxy ends it by hard-stop-after).",
@@ -231,6 +233,7 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         `  ((SECONDS < deadline)) || die "an old haproxy worker is still running ${hardStopAfterSeconds + 15} s after the reload: \${procs//$'\\n'/, }"`,
         "  sleep 0.2",
         "done",
+        'echo "balancer: no old worker left ($(elapsed))"',
         "",
         "# Every server must pass a check of its own: UP alone may be haproxy's presumption at start.",
         "not_up() {",
@@ -254,13 +257,14 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         "  fi",
         "  sleep 0.2",
         "done",
+        `echo "balancer: the servers of release ${args.releaseId} passed their checks ($(elapsed))"`,
         "",
         `answer=$(haproxy_cli ${adminSocketPath} ${shellQuote(`set map ${liveMapPath} live ${backend}`)})`,
         `[ -z "\${answer//[[:space:]]/}" ] || die "haproxy refused to switch: $answer"`,
         "# Kept on disk too, for the next reload or restart.",
         `printf 'live %s\\n' ${backend} >${liveMapPath}.new`,
         `mv ${liveMapPath}.new ${liveMapPath}`,
-        `echo "balancer: release ${args.releaseId} is live (was: $live)"`,
+        `echo "balancer: release ${args.releaseId} is live (was: $live; $(elapsed))"`,
     ].join("\n");
 }
 

@@ -274,13 +274,13 @@ describe("the balancer server, live", function () {
     });
 
     it("switches to release A: every request sees A, and a second switch to A changes nothing", async function () {
-        assert.match(await switchTo(releases.A), /release a00000000001 is live \(was: no-release\)/);
+        assert.match(await switchTo(releases.A), /release a00000000001 is live \(was: no-release; \d+\.\d s\)/);
         assert.equal(await live(), "a00000000001\n");
         assert.deepEqual(new Set(await versionsSeen(20)), new Set(["200 A a00000000001"]));
         const before = await workers();
         const again = await switchTo(releases.A);
         assert.doesNotMatch(again, /reloaded/);
-        assert.match(again, /release a00000000001 is live \(was: release-a00000000001\)/);
+        assert.match(again, /release a00000000001 is live \(was: release-a00000000001; \d+\.\d s\)/);
         assert.equal(await workers(), before, "haproxy was reloaded though nothing changed");
     });
 
