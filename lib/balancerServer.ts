@@ -16,8 +16,9 @@
 // 3. One `set map` over the admin socket flips the frontend to the new backend: atomic, no reload,
 //    every request after it goes to the new release, requests in flight finish where they were.
 // A reload alone (the backend swapped in the config) would put unchecked servers in front of
-// users and leave the old worker serving the old release after the script returned; changing
-// servers of one backend at runtime cannot switch all of them at once (the release would mix).
+// users, and the old worker would go on answering its idle keep-alive connections with the old
+// release after the script returned (up to `timeout http-keep-alive`). Changing the servers of
+// one backend at runtime cannot switch all of them at once: the releases would mix.
 import { isIPv4 } from "node:net";
 import { cloudConfig, sshHostKeyConfig, SshHostKey, writeFile } from "./cloudInit";
 import { heredoc, shellQuote } from "./shell";
