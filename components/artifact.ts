@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHmac } from "node:crypto";
 import { InputError } from "../lib/errors";
-import { Manifest } from "../lib/holoMaker";
+import { Manifest, objectName } from "../lib/holoMaker";
 
 /** What the rest of the program (and the prod stack) consumes of a release. */
 export interface Release {
@@ -43,8 +43,6 @@ export function releaseId(key: string, sha256: string, config: Readonly<Record<s
     return createHmac("sha256", Buffer.from(key, "hex")).update(`${sha256}\n${canonical(config)}\n${canonical(secrets)}`).digest("hex").slice(0, 12);
 }
 
-/** Object names Holodeck stores: what Debian allows in a file name, nothing to escape in a URL. */
-export const objectName = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
 
 /** The name a promoted release's .deb gets in this stack's store: the name it has in the source store. */
 export function promotedObjectName(sourceUrl: string): string {

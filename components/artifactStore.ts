@@ -4,9 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
 import { reportedOn, resourceError } from "../lib/errors";
+import { objectName, publishCopyScript } from "../lib/holoMaker";
 import { ShippedFile } from "../lib/repoFiles";
 import { shellQuote } from "../lib/shell";
-import { objectName, promotedObjectName, Release } from "./artifact";
+import { promotedObjectName, Release } from "./artifact";
 import { SaltMaster } from "./saltMaster";
 import { Store } from "./substrate";
 
@@ -62,9 +63,7 @@ export function publishCommand(containerUrl: string, authUrl: string): string {
 
 /** The remote script that copies a promoted release in (credential and source URL on stdin). */
 export function copyScript(release: Pick<Release, "packageName" | "version" | "sha256">, object: string, containerUrl: string, authUrl: string): string {
-    const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
-    const flags = ["--copy-object", object, "--sha256", release.sha256, "--release", label, "--container-url", containerUrl, "--auth-url", authUrl];
-    return ["set -euo pipefail", `bash "$HOME/holodeck-publish" ${flags.map(shellQuote).join(" ")}`].join("\n");
+    return publishCopyScript(release, object, ["--container-url", containerUrl, "--auth-url", authUrl]);
 }
 
 export interface ArtifactStoreArgs {

@@ -57,6 +57,20 @@ export interface Manifest {
     osVersion: string;
 }
 
+/** Object names Holodeck stores: what Debian allows in a file name, nothing to escape in a URL. */
+export const objectName = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
+
+/**
+ * The remote script that copies a release another stack verified into a store with
+ * holodeck-publish, in the login user's home (its credential and the source URL on stdin):
+ * stored as `object` only if its sha256 is the release's. `store` are the flags naming the store.
+ */
+export function publishCopyScript(release: { readonly packageName: string; readonly version: string; readonly sha256: string }, object: string, store: readonly string[]): string {
+    const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
+    const flags = ["--copy-object", object, "--sha256", release.sha256, "--release", label, ...store];
+    return ["set -euo pipefail", `bash "$HOME/holodeck-publish" ${flags.map(shellQuote).join(" ")}`].join("\n");
+}
+
 /** The directory of this machine a repository URL names (a path or file:/// URL), or undefined. */
 export function localRepository(repo: string): string | undefined {
     if (repo.startsWith("/")) return repo;

@@ -4,6 +4,7 @@
 // basic auth, WebDAV's PUT); nothing else is served. Pure functions from plain data to text.
 import { createHash, createHmac } from "node:crypto";
 import { cloudConfig, sshHostKeyConfig, SshHostKey, WriteFile, writeFile } from "./cloudInit";
+import { objectName, publishCopyScript } from "./holoMaker";
 import { shellQuote } from "./shell";
 
 /** Where the objects are, below the store's base URL. */
@@ -11,9 +12,6 @@ export const storeObjectsPath = "/releases";
 /** What the store's nginx takes of one PUT; a larger upload gets HTTP 413. */
 export const storeMaxObjectMegabytes = 1024;
 
-// Object names as the stores keep them (components/artifact.ts's objectName, which lib/ may not import).
-const objectNamePattern = "[A-Za-z0-9][A-Za-z0-9._+~-]*";
-const objectName = new RegExp(`^${objectNamePattern}$`);
 const dataDir = "/var/lib/holodeck-store";
 const configPath = "/etc/nginx/conf.d/holodeck-store.conf";
 const htpasswdPath = "/etc/nginx/holodeck-store.htpasswd";
@@ -94,7 +92,7 @@ server {
         return 404;
     }
 
-    location ~ "^${storeObjectsPath}/${objectNamePattern}$" {
+    location ~ "^${storeObjectsPath}/${objectName.source.slice(1, -1)}$" {
         if ($request_method !~ "^(GET|HEAD|PUT)$") {
             return 405;
         }
@@ -198,8 +196,7 @@ export function storeCredentialLines(user: string, password: string): string {
  * holodeck-publish in $HOME (stdin: {@link storeCredentialLines}, then the source's signed URL).
  */
 export function storeCopyScript(release: { readonly packageName: string; readonly version: string; readonly sha256: string }, object: string, baseUrl: string): string {
-    const label = `${release.packageName} ${release.version} (sha256 ${release.sha256.slice(0, 12)})`;
+    // Checked here: an object name the store's URLs cannot hold is refused before anything runs.
     storeObjectUrl(baseUrl, object);
-    const flags = ["--copy-object", object, "--sha256", release.sha256, "--release", label, "--put-url", storeObjectsUrl(baseUrl)];
-    return ["set -euo pipefail", `bash "$HOME/holodeck-publish" ${flags.map(shellQuote).join(" ")}`].join("\n");
+    return publishCopyScript(release, object, ["--put-url", storeObjectsUrl(baseUrl)]);
 }
