@@ -66,6 +66,23 @@ export function copyScript(release: Pick<Release, "packageName" | "version" | "s
     return publishCopyScript(release, object, ["--container-url", containerUrl, "--auth-url", authUrl]);
 }
 
+/**
+ * Copies a promoted release into a store on `master` (it reaches both stores): holodeck-publish
+ * (`publisher`) put in the login user's home, then `copy` run there (`${name}-publisher` and
+ * `${name}-copy`, children of `store`).
+ */
+export function copyOnMaster(
+    store: pulumi.Resource, name: string, master: SaltMaster, publisher: ShippedFile, copy: Omit<command.remote.CommandArgs, "connection">,
+): command.remote.Command {
+    const copied = new command.remote.CopyToRemote(`${name}-publisher`, {
+        connection: master.connection,
+        source: new pulumi.asset.FileAsset(publisher.path),
+        remotePath: `/home/${master.sshUser}/holodeck-publish`,
+        triggers: [publisher.sha256, master.serverId],
+    }, { parent: store, dependsOn: [master.ready] });
+    return new command.remote.Command(`${name}-copy`, { ...copy, connection: master.connection }, { parent: store, dependsOn: [copied] });
+}
+
 export interface ArtifactStoreArgs {
     /** Keystone v3 URL of the cloud (the provider's openstack:authUrl). */
     readonly authUrl: string;
@@ -165,21 +182,12 @@ export class ArtifactStore extends pulumi.ComponentResource implements Store {
      * with the upload credential.
      */
     copyIn(release: Release, master: SaltMaster, publisher: ShippedFile): pulumi.Output<string> {
-        const parent = { parent: this };
         const object = promotedObjectName(release.url);
-        const name = this.storeName;
-        const copied = new command.remote.CopyToRemote(`${name}-publisher`, {
-            connection: master.connection,
-            source: new pulumi.asset.FileAsset(publisher.path),
-            remotePath: `/home/${master.sshUser}/holodeck-publish`,
-            triggers: [publisher.sha256, master.serverId],
-        }, { ...parent, dependsOn: [master.ready] });
-        const copy = new command.remote.Command(`${name}-copy`, {
-            connection: master.connection,
+        const copy = copyOnMaster(this, this.storeName, master, publisher, {
             create: this.containerUrl.apply((containerUrl) => copyScript(release, object, containerUrl, this.authUrl)),
             stdin: pulumi.secret(this.uploadCredential.apply((credential) => `${credential.id}\n${credential.secret}\n${release.url}\n`)),
             triggers: [release.sha256, object, publisher.sha256],
-        }, { ...parent, dependsOn: [copied] });
+        });
         return copy.stdout.apply(() => object);
     }
 

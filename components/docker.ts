@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AddressPlan, addressPlan, FixedServer } from "../lib/containerServers";
+import { ContainerBalancer } from "./containerBalancer";
 import { ContainerPlacement, ContainerServer, serverContainer } from "./containerServer";
+import { ContainerStore } from "./containerStore";
 import { AppServer, AppServerSpec, Balancer, BalancerArgs, Host, HostSpec, Store, Substrate } from "./substrate";
 
 export interface DockerArgs {
@@ -49,8 +51,8 @@ export class Docker implements Substrate {
         this.placement = { imageId: image.imageId, networkName: network.name, adminPublicKey: args.adminPublicKey, labels };
     }
 
-    /** A long-lived server at its fixed address. */
-    private server(name: string, role: FixedServer, spec: HostSpec, parent: pulumi.Resource, mounts: readonly string[] = []): ContainerServer {
+    /** A long-lived server `name`, a child of `parent`, at the fixed address of `role`. */
+    fixedServer(name: string, role: FixedServer, spec: Omit<HostSpec, "role">, parent: pulumi.Resource, mounts: readonly string[] = []): ContainerServer {
         return new ContainerServer(name, {
             ...this.placement,
             address: this.plan.fixed[role],
@@ -63,7 +65,7 @@ export class Docker implements Substrate {
     }
 
     host(name: string, spec: HostSpec, parent: pulumi.Resource): Host {
-        return this.server(name, spec.role, spec, parent, spec.role === "build-minion" ? this.args.buildMounts : []);
+        return this.fixedServer(name, spec.role, spec, parent, spec.role === "build-minion" ? this.args.buildMounts : []);
     }
 
     appServer(name: string, spec: AppServerSpec, opts: pulumi.CustomResourceOptions): AppServer {
@@ -72,10 +74,10 @@ export class Docker implements Substrate {
     }
 
     artifactStore(name: string): Store {
-        throw new Error(`${name}: the docker substrate's artifact store is not built yet`);
+        return new ContainerStore(name, { docker: this });
     }
 
     balancer(name: string, args: BalancerArgs): Balancer {
-        throw new Error(`${name} for ${args.servers.count} servers: the docker substrate's balancer is not built yet`);
+        return new ContainerBalancer(name, { ...args, docker: this });
     }
 }
