@@ -27,7 +27,7 @@ export class ContainerBalancer extends pulumi.ComponentResource implements Balan
     constructor(name: string, args: ContainerBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:ContainerBalancer", name, {}, opts);
         const port = this.port;
-        const server = args.docker.fixedServer(`${name}-server`, "balancer", {
+        const server = args.docker.fixedServer(`${name}-host`, "balancer", {
             userData: ({ sshHostKey }) => pulumi.secret(sshHostKey.apply((hostKey) => renderBalancerUserData({ sshHostKey: hostKey, port }))),
             readyCheck: "systemctl is-active --quiet haproxy",
         }, this);

@@ -29,6 +29,8 @@ export interface ServerContainerArgs extends ContainerPlacement {
     readonly address?: string;
     /** Host paths mounted read-only at the same path (a build minion's local repository). */
     readonly mounts?: readonly string[];
+    /** Capabilities beyond Docker's defaults and NET_ADMIN (the build minion's SYS_ADMIN). */
+    readonly capabilities?: readonly string[];
 }
 
 /**
@@ -38,11 +40,8 @@ export interface ServerContainerArgs extends ContainerPlacement {
  * or user data: cloud-init then runs anew, and the master's scripts see a new server id.
  */
 export function serverContainer(name: string, args: ServerContainerArgs, opts: pulumi.CustomResourceOptions): { container: docker.Container; instanceId: pulumi.Output<string> } {
-    const userDataHash = pulumi.output(args.userData).apply((text) => createHash("sha256").update(text).digest("hex"));
-    const instance = new random.RandomUuid(`${name}-instance`, { keepers: { image: args.imageId, userData: userDataHash } }, opts);
-    const instanceId = pulumi.interpolate`${name}-${instance.result}`;
-    const metaData = pulumi.all([instanceId, args.adminPublicKey]).apply(([id, key]) => renderMetaData(id, key));
-    const container = new docker.Container(name, {
+    const userData = { file: `${seedDir}/user-data`, content: args.userData, owner: "0", group: "0", permissions: "0600" };
+    const spec = {
         image: args.imageId,
         hostname: name,
         networksAdvanced: [{ name: args.networkName, ...(args.address ? { ipv4Address: args.address } : {}) }],
@@ -51,17 +50,23 @@ export function serverContainer(name: string, args: ServerContainerArgs, opts: p
             { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup", readOnly: true },
             ...(args.mounts ?? []).map((hostPath) => ({ hostPath, containerPath: hostPath, readOnly: true })),
         ],
-        capabilities: { adds: ["NET_ADMIN"] },
-        // The seed holds private keys: root's alone, in a directory the image makes root's alone.
-        uploads: [
-            { file: `${seedDir}/user-data`, content: args.userData, owner: "0", group: "0", permissions: "0600" },
-            { file: `${seedDir}/meta-data`, content: metaData, owner: "0", group: "0", permissions: "0600" },
-        ],
+        capabilities: { adds: ["NET_ADMIN", ...(args.capabilities ?? [])] },
         labels: Object.entries(args.labels).map(([label, value]) => ({ label, value })),
         mustRun: true,
         // systemd's own stop signal (the image's STOPSIGNAL), given time to stop its units.
         stopSignal: "SIGRTMIN+3",
         destroyGraceSeconds: 30,
+    };
+    // Everything the container is made of but the meta-data (which holds the id): any change makes
+    // a new id, so a new container is always a new server to what depends on its id.
+    const specHash = pulumi.output({ ...spec, userData }).apply((resolved) => createHash("sha256").update(JSON.stringify(resolved)).digest("hex"));
+    const instance = new random.RandomUuid(`${name}-instance`, { keepers: { spec: specHash } }, opts);
+    const instanceId = pulumi.interpolate`${name}-${instance.result}`;
+    const metaData = pulumi.all([instanceId, args.adminPublicKey]).apply(([id, key]) => renderMetaData(id, key));
+    const container = new docker.Container(name, {
+        ...spec,
+        // The seed holds private keys: root's alone, in a directory the image makes root's alone.
+        uploads: [userData, { file: `${seedDir}/meta-data`, content: metaData, owner: "0", group: "0", permissions: "0600" }],
     }, opts);
     return { container, instanceId };
 }
@@ -79,6 +84,8 @@ export interface ContainerServerArgs extends ContainerPlacement {
     readonly readyCheck: string;
     /** Host paths mounted read-only at the same path. */
     readonly mounts?: readonly string[];
+    /** Capabilities beyond Docker's defaults and NET_ADMIN. */
+    readonly capabilities?: readonly string[];
 }
 
 /**

@@ -51,7 +51,7 @@ export class ContainerStore extends pulumi.ComponentResource implements Store {
         this.signingSecret = secret("signing-secret", 40);
         const uploadPassword = secret("upload-password", 32);
         const signingSecret = this.signingSecret;
-        this.server = args.docker.fixedServer(`${name}-server`, "artifact-store", {
+        this.server = args.docker.fixedServer(`${name}-host`, "artifact-store", {
             userData: ({ sshHostKey }) => pulumi.secret(pulumi.all([sshHostKey, signingSecret, uploadPassword]).apply(
                 ([hostKey, signing, password]) => renderStoreUserData({ sshHostKey: hostKey, signingSecret: signing, uploadUser, uploadPassword: password }))),
             readyCheck: "systemctl is-active --quiet nginx",

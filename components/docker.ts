@@ -52,7 +52,8 @@ export class Docker implements Substrate {
     }
 
     /** A long-lived server `name`, a child of `parent`, at the fixed address of `role`. */
-    fixedServer(name: string, role: FixedServer, spec: Omit<HostSpec, "role">, parent: pulumi.Resource, mounts: readonly string[] = []): ContainerServer {
+    fixedServer(name: string, role: FixedServer, spec: Omit<HostSpec, "role">, parent: pulumi.Resource): ContainerServer {
+        const builds = role === "build-minion";
         return new ContainerServer(name, {
             ...this.placement,
             address: this.plan.fixed[role],
@@ -60,12 +61,14 @@ export class Docker implements Substrate {
             sshPrivateKey: this.args.adminPrivateKey,
             userData: spec.userData,
             readyCheck: spec.readyCheck,
-            mounts,
+            mounts: builds ? this.args.buildMounts : [],
+            // holodeck-build installs the venv in a private mount namespace (unshare --mount).
+            capabilities: builds ? ["SYS_ADMIN"] : [],
         }, { parent });
     }
 
     host(name: string, spec: HostSpec, parent: pulumi.Resource): Host {
-        return this.fixedServer(name, spec.role, spec, parent, spec.role === "build-minion" ? this.args.buildMounts : []);
+        return this.fixedServer(name, spec.role, spec, parent);
     }
 
     appServer(name: string, spec: AppServerSpec, opts: pulumi.CustomResourceOptions): AppServer {
