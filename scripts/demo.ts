@@ -52,7 +52,7 @@ async function startDocker(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-    progress("the Pulumi engine (built from Go modules the first time: about 15 minutes; a second after)");
+    progress("the Pulumi engine (built from Go modules the first time: up to about 18 minutes; a second after)");
     runStep("bash", ["scripts/engine.sh"]);
 
     progress("Docker's engine");
