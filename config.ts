@@ -1,5 +1,6 @@
 // The one module that reads stack configuration: every key is parsed and validated here, all
 // problems are reported together, and the rest of the program gets typed values.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hasCredentials, redactCredentials, redactUrl } from "./checker/redact";
@@ -226,6 +227,8 @@ class Reader {
     }
 }
 
+const isDirectory = (dir: string) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
 const cidrText = (cidr: Ipv4Cidr | undefined) => (cidr ? `${cidr.address}/${cidr.prefixLength}` : "");
 
 /** Validates raw configuration values (keys without the "holodeck:" prefix). */
@@ -447,6 +450,9 @@ function parseBuild(read: Reader, localRepo: boolean): Omit<BuildSettings, "comm
         if (!/^(\/|file:\/\/\/)[\w./+-]*$/.test(repo) || `${repo}/`.includes("/../") || (!relative && `${repo}/`.includes("/./"))) {
             problem("appRepo", `'${configuredRepo}' must be a normalised path of a git repository on this machine (letters, digits and ._+-/), `
                 + "absolute or relative to the project, e.g. /srv/git/app, file:///srv/git/app or .holodeck/sample-app");
+        } else if (!isDirectory(repo.replace(/^file:\/\//, ""))) {
+            problem("appRepo", `'${configuredRepo}' is not a directory of this machine${relative ? ` (${repo})` : ""}: give the path of the app's git repository`
+                + (configuredRepo === ".holodeck/sample-app" ? " (`npm run demo` makes this one)" : ""));
         }
     } else if (repo && !gitUrl.test(repo)) {
         problem("appRepo", `'${redactUrl(repo)}' is not an https or ssh git URL (https://host/org/app.git, git@host:org/app.git)${localRepo ? ", nor a path of this machine (absolute, file:/// or relative to the project)" : ""}`);
@@ -489,6 +495,10 @@ function parseBuild(read: Reader, localRepo: boolean): Omit<BuildSettings, "comm
         findLinks = parsed;
     } catch {
         problem("pipFindLinks", `'${redactUrl(findLinksRaw)}' must be a list of wheel directories or URLs, e.g. ["https://wheels.example.com/"]`);
+    }
+    // On docker, the build minion sees these directories of this machine, mounted read-only.
+    for (const links of localRepo ? findLinks.filter((links) => links.startsWith("/") && !isDirectory(links)) : []) {
+        problem("pipFindLinks", `'${links}' is not a directory of this machine, which the build minion's container would see it from: create it, or remove it`);
     }
     for (const links of findLinks.filter(hasCredentials)) {
         problem("pipFindLinks", `'${redactUrl(links)}' holds credentials, which would be in the build command: serve those wheels from the package index, `

@@ -23,7 +23,9 @@ import { HolodeckConfig, loadConfig, PromotedRelease } from "./config";
 async function substrateFor(config: HolodeckConfig, adminKey: tls.PrivateKey): Promise<Substrate> {
     const { substrate: settings, infra, app } = config;
     if (settings.kind === "docker") {
-        const repository = config.release.kind === "build" ? localRepository(config.release.build.repo) : undefined;
+        // The build minion sees the repository and the wheel directories of this machine it builds from.
+        const build = config.release.kind === "build" ? config.release.build : undefined;
+        const buildMounts = build ? [localRepository(build.repo), ...build.findLinks.filter((links) => links.startsWith("/"))] : [];
         return new Docker({
             stack: pulumi.getStack(),
             serverImage: settings.serverImage,
@@ -31,7 +33,7 @@ async function substrateFor(config: HolodeckConfig, adminKey: tls.PrivateKey): P
             adminPublicKey: adminKey.publicKeyOpenssh,
             adminPrivateKey: adminKey.privateKeyOpenssh,
             sshUser: infra.sshUser,
-            buildMounts: repository ? [repository] : [],
+            buildMounts: buildMounts.filter((mount): mount is string => mount !== undefined),
         });
     }
     return new OpenStack({

@@ -85,11 +85,23 @@ describe("stack configuration", () => {
 
         it("builds from a repository of this machine on docker: absolute, file:/// or relative to the project", () => {
             const docker = { ...common, substrate: "docker" };
-            assert.equal(build({ ...docker, appRepo: "/srv/git/app" }).repo, "/srv/git/app");
-            assert.equal(build({ ...docker, appRepo: "file:///srv/git/app" }).repo, "file:///srv/git/app");
-            assert.equal(build({ ...docker, appRepo: ".holodeck/sample-app" }).repo, path.join(root, ".holodeck/sample-app"));
-            assert.equal(build({ ...docker }).repo, valid.appRepo);
+            const scratch = fs.mkdtempSync(path.join(root, ".holodeck-config-test-"));
+            try {
+                const relative = path.relative(root, scratch);
+                assert.equal(build({ ...docker, appRepo: scratch }).repo, scratch);
+                assert.equal(build({ ...docker, appRepo: `file://${scratch}` }).repo, `file://${scratch}`);
+                assert.equal(build({ ...docker, appRepo: relative }).repo, scratch);
+                assert.equal(build({ ...docker }).repo, valid.appRepo);
+                assert.equal(build({ ...docker, appRepo: scratch, pipFindLinks: JSON.stringify([scratch, "https://wheels.example.com/"]) }).findLinks.length, 2);
+                assert.deepEqual(problemsOf({ ...docker, appRepo: `${scratch}/missing`, pipFindLinks: `["${scratch}/wheels"]` }), [
+                    `holodeck:appRepo '${scratch}/missing' is not a directory of this machine: give the path of the app's git repository`,
+                    `holodeck:pipFindLinks '${scratch}/wheels' is not a directory of this machine, which the build minion's container would see it from: create it, or remove it`,
+                ]);
+            } finally {
+                fs.rmSync(scratch, { recursive: true, force: true });
+            }
             assert.match(problemsOf({ ...docker, appRepo: "/srv/git/../app" }).join("\n"), /^holodeck:appRepo '\/srv\/git\/\.\.\/app' must be a normalised path/);
+            assert.match(problemsOf({ ...docker, appRepo: ".holodeck/no-such-app" }).join("\n"), /^holodeck:appRepo '\.holodeck\/no-such-app' is not a directory of this machine \(\/\S+\/\.holodeck\/no-such-app\)/);
             assert.match(problemsOf({ ...valid, appRepo: "/srv/git/app" }).join("\n"), /^holodeck:appRepo '\/srv\/git\/app' is not an https or ssh git URL \([^)]*\)$/m);
             assert.match(problemsOf({ ...docker, artifactFormats: '["deb","docker"]', imageRepository: "team/app" }).join("\n"), /^holodeck:artifactFormats cannot have docker on the docker substrate/);
             assert.match(problemsOf({ ...docker, networkCidr: "10.80.0.0/28" }).join("\n"), /^holodeck:networkCidr '10\.80\.0\.0\/28' is too small for the docker substrate/);
@@ -328,11 +340,14 @@ describe("stack configuration", () => {
             const settings = parse(fs.readFileSync(path.join(root, "Pulumi.local.yaml"), "utf8")).config as Record<string, string>;
             const raw = Object.fromEntries(Object.entries(settings)
                 .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
-            const config = parseConfig(raw);
-            assert.equal(config.substrate.kind, "docker");
+            assert.equal(raw.appRepo, ".holodeck/sample-app");
+            // The repository `npm run demo` makes there, made here elsewhere.
             const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-sample-repo-"));
             try {
-                assert.equal(build(raw).commit, commitDirectory(sampleAppDir, scratch), "examples/hello changed: set holodeck:commit in Pulumi.local.yaml to this SHA");
+                const commit = commitDirectory(sampleAppDir, scratch);
+                const config = parseConfig({ ...raw, appRepo: scratch });
+                assert.equal(config.substrate.kind, "docker");
+                assert.equal(build({ ...raw, appRepo: scratch }).commit, commit, "examples/hello changed: set holodeck:commit in Pulumi.local.yaml to this SHA");
             } finally {
                 fs.rmSync(scratch, { recursive: true, force: true });
             }
