@@ -23,9 +23,9 @@ function fail(text: string): never {
     process.exit(1);
 }
 
-/** Runs `command` with its output on this terminal; fails the demo naming it unless it exits 0. */
+/** Runs `command` with its progress (stderr) on this terminal; fails the demo naming it unless it exits 0. */
 function runStep(command: string, args: string[]): void {
-    const result = spawnSync(command, args, { cwd: repoRoot, stdio: "inherit" });
+    const result = spawnSync(command, args, { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
     if (result.status !== 0) fail(`${command} ${args.join(" ")} failed (${result.status ?? result.signal})`);
 }
 

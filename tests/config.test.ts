@@ -341,6 +341,8 @@ describe("stack configuration", () => {
             const raw = Object.fromEntries(Object.entries(settings)
                 .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
             assert.equal(raw.appRepo, ".holodeck/sample-app");
+            // `pulumi stack init` writes its passphrase's salt there: committed, a fresh clone could not open its own stack.
+            assert.doesNotMatch(fs.readFileSync(path.join(root, "Pulumi.local.yaml"), "utf8"), /^encryptionsalt:/m);
             // The repository `npm run demo` makes there, made here elsewhere.
             const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-sample-repo-"));
             try {
