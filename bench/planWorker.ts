@@ -9,6 +9,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type * as pulumiModule from "@pulumi/pulumi";
 import { renderAppServerUserData } from "../lib/cloudInit";
+import type { SaltMaster } from "../components/saltMaster";
+import type { SaltStateTree } from "../components/saltStateTree";
 import { masterFinger } from "../lib/salt";
 
 export type Mode = "ours" | "floor";
@@ -103,18 +105,30 @@ function bareResource(pulumi: Pulumi) {
     return class Bare extends pulumi.CustomResource {};
 }
 
-/** AppServers for `servers` servers, with stand-ins for what index.ts gives it. */
+/**
+ * AppServers for `servers` servers on the OpenStack substrate (made before the clock, like the
+ * network it makes), with stand-ins for the master and state tree index.ts gives it.
+ */
 async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumiModule.Resource): Promise<{ scenario: Scenario; loadMs: number }> {
     const loadStart = performance.now();
-    const { AppServers } = await import("../components/appServers");
+    const [{ AppServers }, { OpenStack }] = await Promise.all([import("../components/appServers"), import("../components/openStack")]);
     const loadMs = performance.now() - loadStart;
+    const substrate = new OpenStack({
+        authUrl: "https://keystone.example.com/v3", region: "", adminPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench",
+        adminPrivateKey: pulumi.secret(connection.privateKey), sshUser: "debian", imageId: "bench-image", flavor: "bench-flavor",
+        masterFlavor: "bench-flavor", buildFlavor: "bench-flavor", networkCidr: "10.80.0.0/24", externalNetwork: "PUBLICNET",
+        adminCidr: "203.0.113.0/24", appPort: 8000, appCidr: "", loadBalancer: false,
+    });
+    await settled(substrate.network.networkId);
+    // What AppServers reads of the master and the state tree.
+    const master = {
+        connection: pulumi.secret(connection), ready: masterReady, serverId: pulumi.output("bench-master-server"),
+        privateAddress: pulumi.output(release.masterAddress), publicKeyPem: pulumi.output(pem.publicKeyPem), finger: pulumi.output(masterFinger(pem.publicKeyPem)),
+    } as unknown as SaltMaster;
+    const stateTree = { installed: masterReady } as unknown as SaltStateTree;
     const args = {
+        substrate,
         count: servers,
-        networkId: pulumi.output("bench-network"),
-        securityGroups: [pulumi.output("app-servers")],
-        imageId: "bench-image",
-        flavor: "bench-flavor",
-        keyPair: pulumi.output("admin"),
         stack: release.stack,
         app: pulumi.output(release.app),
         releaseId: pulumi.output(release.releaseId),
@@ -122,14 +136,9 @@ async function oursScenario(pulumi: Pulumi, servers: number, masterReady: pulumi
         port: 8000,
         healthTimeoutSeconds: 600,
         saltVersion: "3008",
-        masterAddress: pulumi.output(release.masterAddress),
-        masterPublicKeyPem: pulumi.output(pem.publicKeyPem),
-        masterFinger: pulumi.output(masterFinger(pem.publicKeyPem)),
-        masterConnection: pulumi.secret(connection),
-        masterReady,
-        masterServerId: pulumi.output("bench-master-server"),
+        master,
         pillar: pulumi.secret(pulumi.output("holodeck: {}\n")),
-        stateTree: masterReady,
+        stateTree,
     };
     const scenario = () => {
         const component = new AppServers("app", args);
