@@ -1,6 +1,7 @@
-// Holodeck's Pulumi program: a Salt master and the network around it, the artifact (built on a
-// build minion in the test stack, promoted from the test stack in prod), and the app servers of
-// the release behind a health gate.
+// Holodeck's Pulumi program: a Salt master, the artifact (built on a build minion in the test and
+// local stacks, promoted from the test stack in prod), and the app servers of the release behind a
+// health gate, the functional checks and a balancer, on the substrate the stack names (OpenStack,
+// or this machine's Docker engine).
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";

@@ -2,11 +2,10 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import * as tls from "@pulumi/tls";
 import { createHash } from "node:crypto";
 import { SshHostKey } from "../lib/cloudInit";
 import { renderMetaData, seedDir } from "../lib/containerServers";
-import { sshDialErrorLimit, sshPerDialTimeoutSeconds } from "./managedServer";
+import { pinnedConnection, programHostKey, readyCommand } from "./managedServer";
 import { Host } from "./substrate";
 
 /** Where a server container runs and what it boots: what the docker substrate gives each one. */
@@ -108,32 +107,15 @@ export class ContainerServer extends pulumi.ComponentResource implements Host {
         this.privateAddress = pulumi.output(args.address);
         this.publicAddress = this.privateAddress;
 
-        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
-            ...parent,
-            additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
-        });
-        const sshHostKey = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-            .apply(([privateKeyOpenssh, publicKeyOpenssh]): SshHostKey => ({ privateKeyOpenssh, publicKeyOpenssh })));
+        const { hostKey, sshHostKey } = programHostKey(`${name}-host-key`, this);
         const { container, instanceId } = serverContainer(`${name}-server`, {
             ...args,
             userData: args.userData({ privateAddress: this.privateAddress, sshHostKey }),
         }, { ...parent, deleteBeforeReplace: true });
         this.serverId = instanceId;
 
-        this.connection = pulumi.secret({
-            host: args.address,
-            user: args.sshUser,
-            privateKey: args.sshPrivateKey,
-            hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
-            dialErrorLimit: sshDialErrorLimit,
-            perDialTimeout: sshPerDialTimeoutSeconds,
-        });
-        this.ready = new command.remote.Command(`${name}-ready`, {
-            connection: this.connection,
-            // cloud-init exits non-zero for recoverable warnings too: the check decides.
-            create: `cloud-init status --wait >/dev/null || true; ${args.readyCheck}`,
-            triggers: [container.id],
-        }, parent);
+        this.connection = pinnedConnection(args.address, args.sshUser, args.sshPrivateKey, hostKey);
+        this.ready = readyCommand(`${name}-ready`, this.connection, args.readyCheck, container.id, parent);
 
         this.registerOutputs({ privateAddress: this.privateAddress });
     }

@@ -49,6 +49,45 @@ export const replacedInsteadOfMutated = ["imageId", "flavorName"] as const;
 export const sshDialErrorLimit = 100;
 export const sshPerDialTimeoutSeconds = 10;
 
+/** A server's SSH host key `name`, made by the program: every connection can pin it before the server exists. */
+export function programHostKey(name: string, parent: pulumi.Resource): { hostKey: tls.PrivateKey; sshHostKey: pulumi.Output<SshHostKey> } {
+    const hostKey = new tls.PrivateKey(name, { algorithm: "ED25519" }, {
+        parent,
+        additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
+    });
+    const sshHostKey = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+        .apply(([privateKeyOpenssh, publicKeyOpenssh]): SshHostKey => ({ privateKeyOpenssh, publicKeyOpenssh })));
+    return { hostKey, sshHostKey };
+}
+
+/** The SSH connection to `host` (secret: it holds the admin key), its host key pinned, patient with a booting server. */
+export function pinnedConnection(
+    host: pulumi.Input<string>, user: string, privateKey: pulumi.Input<string>, hostKey: tls.PrivateKey,
+): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+    return pulumi.secret({
+        host,
+        user,
+        privateKey,
+        // The key's authorized_keys line: only this server's sshd gets the admin key and secrets.
+        hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+        dialErrorLimit: sshDialErrorLimit,
+        perDialTimeout: sshPerDialTimeoutSeconds,
+    });
+}
+
+/** Completes once cloud-init has run on the server and `readyCheck` passes; runs again on each new server (`serverId`). */
+export function readyCommand(
+    name: string, connection: pulumi.Input<command.types.input.remote.ConnectionArgs>, readyCheck: string, serverId: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+    return new command.remote.Command(name, {
+        connection,
+        // cloud-init exits non-zero for recoverable warnings too: the check decides.
+        create: `cloud-init status --wait >/dev/null || true; ${readyCheck}`,
+        triggers: [serverId],
+    }, opts);
+}
+
 /**
  * A long-lived server Pulumi manages over SSH, with a stable identity: its own port (a fixed
  * private address), a floating IP for the admin CIDR and an SSH host key the program generates and
@@ -82,12 +121,7 @@ export class ManagedServer extends pulumi.ComponentResource implements Host {
         }, parent);
         this.privateAddress = port.allFixedIps[0];
 
-        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
-            ...parent,
-            additionalSecretOutputs: ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
-        });
-        const sshHostKey = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-            .apply(([privateKeyOpenssh, publicKeyOpenssh]): SshHostKey => ({ privateKeyOpenssh, publicKeyOpenssh })));
+        const { hostKey, sshHostKey } = programHostKey(`${name}-host-key`, this);
 
         // Delete-first: the port holds the address, and a port serves one server at a time.
         this.server = new openstack.compute.Instance(`${name}-server`, {
@@ -106,22 +140,8 @@ export class ManagedServer extends pulumi.ComponentResource implements Host {
             portId: port.id,
         }, { ...parent, dependsOn: [this.server] });
         this.publicAddress = floatingIp.address;
-        this.connection = pulumi.secret({
-            host: floatingIp.address,
-            user: args.sshUser,
-            privateKey: args.sshPrivateKey,
-            // The key's authorized_keys line: only this server's sshd gets the admin key and secrets.
-            hostKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
-            dialErrorLimit: sshDialErrorLimit,
-            perDialTimeout: sshPerDialTimeoutSeconds,
-        });
-
-        this.ready = new command.remote.Command(`${name}-ready`, {
-            connection: this.connection,
-            // cloud-init exits non-zero for recoverable warnings too: the check decides.
-            create: `cloud-init status --wait >/dev/null || true; ${args.readyCheck}`,
-            triggers: [this.server.id],
-        }, { ...parent, dependsOn: [association] });
+        this.connection = pinnedConnection(floatingIp.address, args.sshUser, args.sshPrivateKey, hostKey);
+        this.ready = readyCommand(`${name}-ready`, this.connection, args.readyCheck, this.server.id, { ...parent, dependsOn: [association] });
 
         this.registerOutputs({ privateAddress: this.privateAddress, publicAddress: this.publicAddress });
     }

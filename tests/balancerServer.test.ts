@@ -23,10 +23,11 @@ import {
 } from "../lib/balancerServer";
 import { shellQuote } from "../lib/shell";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
+import { sshKeygenEd25519 } from "../tools/offlineRun";
 import { run, runAsync } from "../tools/localRelease";
-import { bootServer, ed25519Key, inside, removeLabelled, serverImage } from "../tools/serverContainer";
+import { bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
 
-const key = ed25519Key();
+const key = sshKeygenEd25519();
 const releaseA: BalancerSwitchArgs = { releaseId: "a00000000001", servers: ["10.1.2.3", "10.1.2.4"], port: 8000 };
 
 interface CloudConfig {
@@ -237,7 +238,7 @@ describe("the balancer server, live", function () {
             release.servers.forEach((ip, index) => app(`${version}${index}`, ip, version, version === "C" ? 500 : 200));
         }
         // The admin's key reaches user debian through the meta-data, as a Nova key pair's does.
-        const admin = ed25519Key();
+        const admin = sshKeygenEd25519();
         sshDir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-balancer-ssh-"));
         fs.writeFileSync(path.join(sshDir, "admin"), admin.privateKeyOpenssh, { mode: 0o600 });
         fs.writeFileSync(path.join(sshDir, "known_hosts"), `${balancerAddress} ${key.publicKeyOpenssh}`);

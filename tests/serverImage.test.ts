@@ -12,8 +12,9 @@ import { parse, stringify } from "yaml";
 import { renderSaltMasterUserData, SaltInstall, SshHostKey } from "../lib/cloudInit";
 import { saltRelease } from "../lib/salt";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
+import { sshKeygenEd25519 } from "../tools/offlineRun";
 import { run } from "../tools/localRelease";
-import { Booted, bootServer, ed25519Key, inside, removeLabelled, serverImage } from "../tools/serverContainer";
+import { Booted, bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
 
 // Every container of this run carries it: the cleanup removes exactly these, whatever failed.
 const runLabel = `io.holodeck.test.server-image=${randomUUID()}`;
@@ -66,7 +67,7 @@ describe("the server image, booted with a NoCloud seed", function () {
     });
 
     it("boots systemd, applies write_files, runcmd and ssh_keys, and carries Salt 3008 with its units", async function () {
-        const key = ed25519Key();
+        const key = sshKeygenEd25519();
         const userData = `#cloud-config\n${stringify({
             write_files: [{ path: "/etc/holodeck-test/written", content: "written by cloud-init\n", owner: "root:root", permissions: "0640" }],
             runcmd: ["set -e", "install -d /var/lib/holodeck-test", "salt-call --local --out txt test.ping > /var/lib/holodeck-test/ping"],
@@ -74,7 +75,7 @@ describe("the server image, booted with a NoCloud seed", function () {
             ssh_genkeytypes: ["ed25519"],
             ssh_keys: { ed25519_private: key.privateKeyOpenssh, ed25519_public: key.publicKeyOpenssh.trim() },
         }, { version: "1.1", lineWidth: 0 })}`;
-        const admin = ed25519Key();
+        const admin = sshKeygenEd25519();
         // The admin key reaches the image's default user as a Nova key pair's does: through the metadata.
         const { container, ...booted } = await boot("plain", userData, {
             "instance-id": `plain-${randomUUID()}`, "public-keys": [admin.publicKeyOpenssh.trim()],
@@ -112,7 +113,7 @@ describe("the server image, booted with a NoCloud seed", function () {
     });
 
     it("brings salt-master up from the program's master user data for preinstalled Salt", async function () {
-        const key = ed25519Key();
+        const key = sshKeygenEd25519();
         const masterKey = path.join(fs.mkdtempSync(path.join(scratch, "master-")), "master.pem");
         run("openssl", ["genrsa", "-traditional", "-out", masterKey, "2048"]);
         const masterPublicKeyPem = run("openssl", ["rsa", "-in", masterKey, "-pubout"]);

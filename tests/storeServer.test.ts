@@ -25,7 +25,8 @@ import {
 } from "../lib/storeServer";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
 import { buildRelease, commitDirectory, debianWheels, run, runAsync, sampleAppDir } from "../tools/localRelease";
-import { bootServer, ed25519Key, inside, removeLabelled, serverImage } from "../tools/serverContainer";
+import { sshKeygenEd25519 } from "../tools/offlineRun";
+import { bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
 
 const publishScript = path.join(__dirname, "..", "builder", "holodeck-publish");
 
@@ -96,7 +97,7 @@ async function publish(scratch: string, flags: string[], stdin: string): Promise
     return { status, stdout, stderr, seen: recorded, curls: recorded.split("\n").filter((line) => line === "== curl started").length };
 }
 describe("the artifact store server (docker substrate)", function () {
-    const hostKey = ed25519Key();
+    const hostKey = sshKeygenEd25519();
     const args: StoreUserDataArgs = {
         sshHostKey: hostKey, signingSecret: alnum(40), uploadUser: "holodeck-upload", uploadPassword: alnum(32),
     };

@@ -5,7 +5,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { SshHostKey } from "../lib/cloudInit";
 import { repoRoot } from "../lib/paths";
 import { dockerClient } from "./docker";
 import { run, runAsync } from "./localRelease";
@@ -23,18 +22,6 @@ export function serverImage(): Promise<string> {
             else reject(new Error(`scripts/server-image.sh failed (${status}): stdout ${JSON.stringify(stdout)}`));
         });
     });
-}
-
-/** A new ED25519 key pair in OpenSSH's formats, as the program's tls.PrivateKey gives it. */
-export function ed25519Key(): SshHostKey {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-key-"));
-    try {
-        const file = path.join(dir, "key");
-        run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "holodeck-test", "-f", file]);
-        return { privateKeyOpenssh: fs.readFileSync(file, "utf8"), publicKeyOpenssh: fs.readFileSync(`${file}.pub`, "utf8") };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
 }
 
 /** Runs a command in `container` and returns its stdout; throws with its output unless it exits 0. */
