@@ -17,7 +17,6 @@ import (
 	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -38,26 +37,13 @@ func TestDockerPluginInfoAndSchema(t *testing.T) {
 	defer cancel()
 	client := start(t, "DOCKER_PLUGIN")
 
-	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
-	if err != nil {
-		t.Fatalf("GetPluginInfo: %v", err)
-	}
-	if info.Version != "5.2.0" {
-		t.Errorf("plugin reports version %q, the Node SDK asks for 5.2.0", info.Version)
-	}
-	reply, err := client.GetSchema(ctx, &pulumirpc.GetSchemaRequest{})
-	if err != nil {
-		t.Fatalf("GetSchema: %v", err)
-	}
 	var schema struct {
 		Name      string
 		Resources map[string]struct {
 			InputProperties map[string]json.RawMessage
 		}
 	}
-	if err := json.Unmarshal([]byte(reply.Schema), &schema); err != nil {
-		t.Fatalf("GetSchema returned no JSON: %v", err)
-	}
+	versionAndSchema(t, ctx, client, "5.2.0", &schema)
 	if schema.Name != "docker" {
 		t.Errorf("schema name %q", schema.Name)
 	}

@@ -8,6 +8,7 @@ package plugintest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -72,4 +74,24 @@ func object(t *testing.T, values map[string]any) *structpb.Struct {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// versionAndSchema checks that the plugin reports `version` (what the Node SDK asks for) and
+// decodes its schema into `schema`.
+func versionAndSchema(t *testing.T, ctx context.Context, client pulumirpc.ResourceProviderClient, version string, schema any) {
+	t.Helper()
+	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
+	if err != nil {
+		t.Fatalf("GetPluginInfo: %v", err)
+	}
+	if info.Version != version {
+		t.Errorf("plugin reports version %q, the Node SDK asks for %s", info.Version, version)
+	}
+	reply, err := client.GetSchema(ctx, &pulumirpc.GetSchemaRequest{})
+	if err != nil {
+		t.Fatalf("GetSchema: %v", err)
+	}
+	if err := json.Unmarshal([]byte(reply.Schema), schema); err != nil {
+		t.Fatalf("GetSchema returned no JSON: %v", err)
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -26,18 +25,6 @@ func TestRandomPluginInfoAndSchema(t *testing.T) {
 	defer cancel()
 	client := configured(t, ctx, "RANDOM_PLUGIN", "random", nil)
 
-	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
-	if err != nil {
-		t.Fatalf("GetPluginInfo: %v", err)
-	}
-	if info.Version != "4.21.2" {
-		t.Errorf("plugin reports version %q, the Node SDK asks for 4.21.2", info.Version)
-	}
-
-	reply, err := client.GetSchema(ctx, &pulumirpc.GetSchemaRequest{})
-	if err != nil {
-		t.Fatalf("GetSchema: %v", err)
-	}
 	var schema struct {
 		Name      string
 		Resources map[string]struct {
@@ -45,9 +32,7 @@ func TestRandomPluginInfoAndSchema(t *testing.T) {
 			Properties      map[string]json.RawMessage
 		}
 	}
-	if err := json.Unmarshal([]byte(reply.Schema), &schema); err != nil {
-		t.Fatalf("GetSchema returned no JSON: %v", err)
-	}
+	versionAndSchema(t, ctx, client, "4.21.2", &schema)
 	if schema.Name != "random" {
 		t.Errorf("schema name %q", schema.Name)
 	}

@@ -17,7 +17,6 @@ import (
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
-	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -37,18 +36,6 @@ func TestTLSPluginInfoAndSchema(t *testing.T) {
 	defer cancel()
 	client := start(t, "TLS_PLUGIN")
 
-	info, err := client.GetPluginInfo(ctx, &emptypb.Empty{})
-	if err != nil {
-		t.Fatalf("GetPluginInfo: %v", err)
-	}
-	if info.Version != "5.6.1" {
-		t.Errorf("plugin reports version %q, the Node SDK asks for 5.6.1", info.Version)
-	}
-
-	reply, err := client.GetSchema(ctx, &pulumirpc.GetSchemaRequest{})
-	if err != nil {
-		t.Fatalf("GetSchema: %v", err)
-	}
 	var schema struct {
 		Name      string
 		Resources map[string]struct {
@@ -57,9 +44,7 @@ func TestTLSPluginInfoAndSchema(t *testing.T) {
 		}
 		Functions map[string]json.RawMessage
 	}
-	if err := json.Unmarshal([]byte(reply.Schema), &schema); err != nil {
-		t.Fatalf("GetSchema returned no JSON: %v", err)
-	}
+	versionAndSchema(t, ctx, client, "5.6.1", &schema)
 	if schema.Name != "tls" {
 		t.Errorf("schema name %q", schema.Name)
 	}
