@@ -3,6 +3,7 @@
 // minion, the Salt master installs it with the stack's config on fresh servers behind the health
 // gate and the functional checks, the balancer switches to them, and a new commit replaces them.
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
@@ -14,6 +15,7 @@ import { stackLabel } from "../components/docker";
 import { repoRoot } from "../lib/paths";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
 import { commitDirectory, run, sampleAppDir } from "../tools/localRelease";
+import { LoadSample } from "../tools/loadClient";
 import { inside, serverImage } from "../tools/serverContainer";
 import { previewSteps, Workspace } from "./realEngine";
 
@@ -30,6 +32,15 @@ function commitNextVersion(repo: string): string {
         GIT_COMMITTER_EMAIL: "sample@holodeck.invalid", GIT_AUTHOR_DATE: "2026-01-03T03:04:05Z", GIT_COMMITTER_DATE: "2026-01-03T03:04:05Z" };
     run("git", ["commit", "-q", "-am", "Sample release 1.0.1"], { cwd: repo, env });
     return run("git", ["rev-parse", "HEAD"], { cwd: repo }).trim();
+}
+
+/** What `pulumi up --json` prints, one JSON object a line (the parts read here). */
+interface EngineEvent {
+    readonly sequence: number;
+    /** Unix time, whole seconds. */
+    readonly timestamp: number;
+    readonly resourcePreEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+    readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
 }
 
 /** The stack's containers, by name. */
@@ -143,30 +154,59 @@ describe("the local stack: the whole chain on this machine's Docker engine", fun
         assert.deepEqual(byOp("create", "delete", "update"), []);
     });
 
-    it("up of commit B: new servers pass the gate, the balancer switches with no failed request, the old containers are gone; a second up changes nothing", async function () {
+    it("up of commit B: the balancer switches only after the gates, no request fails or reaches an unchecked server, the old containers go; a second up changes nothing", async function () {
         const before = appServers();
-        let stop = false;
-        const seen: string[] = [];
-        const failures: string[] = [];
-        const load = (async () => {
-            while (!stop) {
-                const answer = await get(`${balancerUrl()}/health`).catch((error: Error) => ({ status: 0, body: error.message }));
-                if (answer.status !== 200) failures.push(`${answer.status} ${answer.body}`);
-                else if (seen[seen.length - 1] !== JSON.parse(answer.body).version) seen.push(JSON.parse(answer.body).version);
-            }
-        })();
+        const releaseA = String(outputs.releaseId);
+        // The load loop is a process of its own, as a user's traffic is.
+        const client = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "tools", "loadClient.ts"), `${balancerUrl()}/health`, "4"], {
+            cwd: repoRoot, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "inherit"],
+        });
+        let report = "";
+        client.stdout.on("data", (chunk: Buffer) => (report += chunk.toString()));
+        const reported = new Promise<void>((resolve) => client.on("close", () => resolve()));
         const started = Date.now();
+        // With --json the CLI prints the engine's events, one JSON object a line.
+        let eventLog: string;
         try {
-            await pulumi("up", "--yes", "--skip-preview");
+            eventLog = await pulumi("up", "--yes", "--skip-preview", "--json");
         } finally {
-            stop = true;
-            await load;
+            client.kill("SIGTERM");
+            await reported;
         }
         console.error(`local stack: up of commit B took ${((Date.now() - started) / 1000).toFixed(0)} s`);
-        assert.deepEqual(failures.slice(0, 5), [], `${failures.length} requests failed during the rollout`);
-        assert.deepEqual(seen, ["1.0.0", "1.0.1"]);
         outputs = await readOutputs();
         assert.equal(outputs.verified, true);
+        const releaseB = String(outputs.releaseId);
+
+        // The engine's own record: the switch began only after the new servers' gates had passed.
+        const events = eventLog.trim().split("\n").map((line) => JSON.parse(line) as EngineEvent);
+        const at = (kind: "resourcePreEvent" | "resOutputsEvent", name: string) => {
+            const event = events.find((candidate) => candidate[kind]?.metadata.urn.endsWith(`::${name}`) && candidate[kind]?.metadata.op !== "same");
+            assert.ok(event, `no ${kind} of ${name} in the event log`);
+            return event;
+        };
+        const switchStart = at("resourcePreEvent", "balancer-switch");
+        const switchEnd = at("resOutputsEvent", "balancer-switch");
+        for (const gate of ["app-health-gate", "checks-servers"]) assert.ok(at("resOutputsEvent", gate).sequence < switchStart.sequence, `the switch began before ${gate} passed`);
+
+        // The load loop's record: every request answered by A or B, B only once the switch began
+        // (the log's times are whole seconds), A no more once it had ended.
+        const samples = JSON.parse(report) as LoadSample[];
+        const failed = samples.filter((sample) => sample.status !== 200 || ![releaseA, releaseB].includes(sample.release ?? ""));
+        assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${samples.length} requests failed or reached no release`);
+        for (const sample of samples) assert.equal(sample.version, sample.release === releaseA ? "1.0.0" : "1.0.1", JSON.stringify(sample));
+        const firstB = Math.min(...samples.filter((sample) => sample.release === releaseB).map((sample) => sample.end));
+        assert.ok(firstB >= switchStart.timestamp * 1000, `a request was answered by B at ${firstB}, before the switch began (${switchStart.timestamp} s)`);
+        const lateA = samples.filter((sample) => sample.release === releaseA && sample.start > (switchEnd.timestamp + 1) * 1000);
+        assert.deepEqual(lateA.slice(0, 3), [], "A answered after the switch had ended");
+        for (let id = 0; id < 4; id++) {
+            const seen = samples.filter((sample) => sample.client === id).map((sample) => (sample.release === releaseA ? "A" : "B")).join("");
+            assert.match(seen, /^A+B+$/, `client ${id} did not see A, then B, once`);
+        }
+        const during = samples.filter((sample) => sample.end >= switchStart.timestamp * 1000 && sample.start <= (switchEnd.timestamp + 1) * 1000);
+        console.error(`local stack: ${samples.length} requests during the up of commit B, none failed; `
+            + `longest ${Math.max(...samples.map((sample) => sample.end - sample.start))} ms (${Math.max(...during.map((sample) => sample.end - sample.start))} ms around the switch, ${during.length} requests)`);
+
         const after = appServers();
         assert.equal(after.length, 2);
         assert.deepEqual(after.filter((name) => before.includes(name)), [], "an old app server is still there");
