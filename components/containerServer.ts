@@ -17,7 +17,7 @@ export interface ContainerPlacement {
     /** The admin's public key (OpenSSH line), given to the image's default user through the meta-data. */
     readonly adminPublicKey: pulumi.Input<string>;
     /** Labels every container of the stack carries. */
-    readonly labels: Readonly<Record<string, string>>;
+    readonly labels: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /** The server's container, immutable: anything that changes makes a new one. */

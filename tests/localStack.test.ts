@@ -123,6 +123,8 @@ describe("the local stack: the whole chain on this machine's Docker engine", fun
         assert.deepEqual(keys, { minions: [...(outputs.minionIds as string[])].sort(), minions_pre: [], minions_rejected: [], minions_denied: [] });
         for (const server of servers) {
             const id = (await inside(server, "cat", "/etc/salt/minion_id")).trim();
+            assert.equal(run(dockerClient, ["container", "inspect", "--format", '{{index .Config.Labels "io.holodeck.minion-id"}} {{index .Config.Labels "io.holodeck.release"}}', server]).trim(),
+                `${id} ${String(outputs.releaseId)}`);
             assert.equal(await inside(master(), "cat", `/etc/salt/pki/master/minions/${id}`), await inside(server, "cat", "/etc/salt/pki/minion/minion.pub"));
         }
         assert.match(await inside(master(), "cat", "/etc/salt/master.d/holodeck.conf"), /^auto_accept: false$/m);
