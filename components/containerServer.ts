@@ -3,10 +3,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
-import { SshHostKey } from "../lib/cloudInit";
 import { renderMetaData, seedDir } from "../lib/containerServers";
 import { pinnedConnection, programHostKey, readyCommand } from "./managedServer";
-import { Host } from "./substrate";
+import { Host, HostSpec } from "./substrate";
 
 /** Where a server container runs and what it boots: what the docker substrate gives each one. */
 export interface ContainerPlacement {
@@ -35,8 +34,8 @@ export interface ServerContainerArgs extends ContainerPlacement {
 /**
  * A server as a container: systemd as PID 1 (no --privileged: default capabilities and NET_ADMIN,
  * for the metadata guard's nftables), cloud-init reading its NoCloud seed, uploaded before the
- * container starts. A new instance id (and so a new container) comes with every change of image
- * or user data: cloud-init then runs anew, and the master's scripts see a new server id.
+ * container starts. A new instance id (and so a new container) comes with every change of what the
+ * container is made of: cloud-init then runs anew, and the master's scripts see a new server id.
  */
 export function serverContainer(name: string, args: ServerContainerArgs, opts: pulumi.CustomResourceOptions): { container: docker.Container; instanceId: pulumi.Output<string> } {
     const userData = { file: `${seedDir}/user-data`, content: args.userData, owner: "0", group: "0", permissions: "0600" };
@@ -70,21 +69,14 @@ export function serverContainer(name: string, args: ServerContainerArgs, opts: p
     return { container, instanceId };
 }
 
-export interface ContainerServerArgs extends ContainerPlacement {
+/** What ContainerServer adds to a server container: a fixed address, SSH, and what it runs (HostSpec's user data and readiness check). */
+export interface ContainerServerArgs extends Omit<ServerContainerArgs, "userData" | "address">, Omit<HostSpec, "role"> {
     /** Its fixed address on the network (known before it exists, like an OpenStack port's). */
     readonly address: string;
     /** Login user of the image. */
     readonly sshUser: string;
     /** Admin SSH private key (secret). */
     readonly sshPrivateKey: pulumi.Input<string>;
-    /** The server's user data, given its private address and SSH host key (both known before the server exists). */
-    readonly userData: (host: { privateAddress: pulumi.Output<string>; sshHostKey: pulumi.Output<SshHostKey> }) => pulumi.Input<string>;
-    /** Shell command that succeeds once the server is ready for use, run after cloud-init. */
-    readonly readyCheck: string;
-    /** Host paths mounted read-only at the same path. */
-    readonly mounts?: readonly string[];
-    /** Capabilities beyond Docker's defaults and NET_ADMIN. */
-    readonly capabilities?: readonly string[];
 }
 
 /**

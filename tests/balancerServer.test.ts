@@ -22,7 +22,7 @@ import {
     renderBalancerUserData,
 } from "../lib/balancerServer";
 import { shellQuote } from "../lib/shell";
-import { dockerClient, dockerUnavailable } from "../tools/docker";
+import { dockerClient, dockerUnavailable, skipWithoutDocker } from "../tools/docker";
 import { sshKeygenEd25519 } from "../tools/offlineRun";
 import { run, runAsync } from "../tools/localRelease";
 import { bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
@@ -221,12 +221,7 @@ describe("the balancer server, live", function () {
     }
 
     before(async function () {
-        const unavailable = dockerUnavailable();
-        if (unavailable) {
-            const rule = "!".repeat(100);
-            console.error(`\n${rule}\n!! SKIPPING the live balancer tests: ${unavailable}\n${rule}\n`);
-            this.skip();
-        }
+        skipWithoutDocker(this, "the live balancer tests");
         const image = await serverImage();
         run(dockerClient, ["network", "create", "--label", runLabel, "--subnet", subnet, network]);
         // The server image has python3; the minimal base image has not.

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { configPath, DockerfileArgs, imageArgs, imageTag, parseBuiltImage, renderDockerfile, serviceCommand } from "../lib/dockerImage";
-import { buildImage, defaultBaseImage, dockerClient, dockerUnavailable, ensureBaseImage, inspectImage, removeImage, RunningContainer, runContainer, waitForHealthy, writeImageConfig } from "../tools/docker";
+import { buildImage, defaultBaseImage, dockerClient, ensureBaseImage, inspectImage, removeImage, RunningContainer, runContainer, waitForHealthy, skipWithoutDocker, writeImageConfig } from "../tools/docker";
 import { Manifest } from "../lib/holoMaker";
 import { buildRelease, commitDirectory, debianWheels, run, sampleAppDir } from "../tools/localRelease";
 import { stackAppConfig } from "../tools/stackFiles";
@@ -33,12 +33,7 @@ describe("the Docker image of a release", function () {
     const inImage = (script: string) => run(dockerClient, ["run", "--rm", "--user", "root", "--entrypoint", "sh", image, "-c", script]);
 
     before(async function () {
-        const unavailable = dockerUnavailable();
-        if (unavailable) {
-            const rule = "!".repeat(100);
-            console.error(`\n${rule}\n!! SKIPPING the Docker image tests: ${unavailable}\n${rule}\n`);
-            this.skip();
-        }
+        skipWithoutDocker(this, "the Docker image tests");
         // The first run debootstraps the base image (30 to 40 s here); later runs find it.
         this.timeout(300_000);
         ensureBaseImage("inherit");

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { minionId } from "../components/appServers";
 import { saltDir } from "../lib/repoFiles";
-import { defaultBaseImage, dockerClient, dockerUnavailable, ensureBaseImage } from "../tools/docker";
+import { defaultBaseImage, dockerClient, ensureBaseImage, skipWithoutDocker } from "../tools/docker";
 import { Manifest } from "../lib/holoMaker";
 import { buildRelease, commitDirectory, debianWheels, run, runAsync, sampleAppDir } from "../tools/localRelease";
 import { renderReleasePillar, stateDefaults } from "../lib/salt";
@@ -122,12 +122,7 @@ describe("state.apply of the holodeck state, for real in a Debian 12 container",
     }
 
     before(async function () {
-        const unavailable = dockerUnavailable();
-        if (unavailable) {
-            const rule = "!".repeat(100);
-            console.error(`\n${rule}\n!! SKIPPING the Salt state.apply tests: ${unavailable}\n${rule}\n`);
-            this.skip();
-        }
+        skipWithoutDocker(this, "the Salt state.apply tests");
         ensureBaseImage("inherit");
         const image = testImage();
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { renderSaltMasterUserData, SaltInstall, SshHostKey } from "../lib/cloudInit";
 import { saltRelease } from "../lib/salt";
-import { dockerClient, dockerUnavailable } from "../tools/docker";
+import { dockerClient, skipWithoutDocker } from "../tools/docker";
 import { sshKeygenEd25519 } from "../tools/offlineRun";
 import { run } from "../tools/localRelease";
 import { Booted, bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
@@ -49,12 +49,7 @@ describe("the server image, booted with a NoCloud seed", function () {
     }
 
     before(async function () {
-        const unavailable = dockerUnavailable();
-        if (unavailable) {
-            const rule = "!".repeat(100);
-            console.error(`\n${rule}\n!! SKIPPING the server image tests: ${unavailable}\n${rule}\n`);
-            this.skip();
-        }
+        skipWithoutDocker(this, "the server image tests");
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-server-image-"));
         image = await serverImage();
     });

@@ -23,7 +23,7 @@ import {
     storePublishCommand,
     StoreUserDataArgs,
 } from "../lib/storeServer";
-import { dockerClient, dockerUnavailable } from "../tools/docker";
+import { dockerClient, skipWithoutDocker } from "../tools/docker";
 import { buildRelease, commitDirectory, debianWheels, run, runAsync, sampleAppDir } from "../tools/localRelease";
 import { sshKeygenEd25519 } from "../tools/offlineRun";
 import { bootServer, inside, removeLabelled, serverImage } from "../tools/serverContainer";
@@ -310,12 +310,7 @@ describe("the artifact store server (docker substrate)", function () {
         const credential = () => storeCredentialLines(args.uploadUser, args.uploadPassword);
 
         before(async function () {
-            const unavailable = dockerUnavailable();
-            if (unavailable) {
-                const rule = "!".repeat(100);
-                console.error(`\n${rule}\n!! SKIPPING the store server tests: ${unavailable}\n${rule}\n`);
-                this.skip();
-            }
+            skipWithoutDocker(this, "the store server tests");
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-store-"));
             const image = await serverImage();
 

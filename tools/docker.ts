@@ -31,6 +31,18 @@ export function dockerUnavailable(): string | undefined {
     return `no Docker engine reachable (${reason}): run as root (or in group docker) with an engine running: start Debian's docker.io as root with \`dockerd &\``;
 }
 
+/**
+ * Skips the suite whose `before` hook this is when no Docker engine answers, saying so loudly:
+ * on a machine with Docker nothing is skipped.
+ */
+export function skipWithoutDocker(hook: Mocha.Context, what: string): void {
+    const unavailable = dockerUnavailable();
+    if (!unavailable) return;
+    const rule = "!".repeat(100);
+    console.error(`\n${rule}\n!! SKIPPING ${what}: ${unavailable}\n${rule}\n`);
+    hook.skip();
+}
+
 /** Makes the base image with scripts/base-image.sh, which returns at once when it exists. */
 export function ensureBaseImage(stderr: "pipe" | "inherit" = "pipe"): void {
     const result = spawnSync("bash", [baseImageScript], { encoding: "utf8", stdio: ["ignore", "pipe", stderr] });
