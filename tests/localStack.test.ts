@@ -15,7 +15,7 @@ import { stackLabel } from "../components/docker";
 import { repoRoot } from "../lib/paths";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
 import { commitDirectory, run, sampleAppDir } from "../tools/localRelease";
-import { LoadSample } from "../tools/loadClient";
+import { LoadSample, longestMs } from "../tools/loadClient";
 import { inside, serverImage } from "../tools/serverContainer";
 import { previewSteps, Workspace } from "./realEngine";
 
@@ -197,7 +197,7 @@ describe("the local stack: the whole chain on this machine's Docker engine", fun
         const failed = samples.filter((sample) => sample.status !== 200 || ![releaseA, releaseB].includes(sample.release ?? ""));
         assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${samples.length} requests failed or reached no release`);
         for (const sample of samples) assert.equal(sample.version, sample.release === releaseA ? "1.0.0" : "1.0.1", JSON.stringify(sample));
-        const firstB = Math.min(...samples.filter((sample) => sample.release === releaseB).map((sample) => sample.end));
+        const firstB = samples.filter((sample) => sample.release === releaseB).reduce((first, sample) => Math.min(first, sample.end), Infinity);
         assert.ok(firstB >= switchStart.timestamp * 1000, `a request was answered by B at ${firstB}, before the switch began (${switchStart.timestamp} s)`);
         const lateA = samples.filter((sample) => sample.release === releaseA && sample.start > (switchEnd.timestamp + 1) * 1000);
         assert.deepEqual(lateA.slice(0, 3), [], "A answered after the switch had ended");
@@ -207,7 +207,7 @@ describe("the local stack: the whole chain on this machine's Docker engine", fun
         }
         const during = samples.filter((sample) => sample.end >= switchStart.timestamp * 1000 && sample.start <= (switchEnd.timestamp + 1) * 1000);
         console.error(`local stack: ${samples.length} requests during the up of commit B, none failed; `
-            + `longest ${Math.max(...samples.map((sample) => sample.end - sample.start))} ms (${Math.max(...during.map((sample) => sample.end - sample.start))} ms around the switch, ${during.length} requests)`);
+            + `longest ${longestMs(samples)} ms (${longestMs(during)} ms around the switch, ${during.length} requests)`);
 
         const after = appServers();
         assert.equal(after.length, 2);

@@ -19,6 +19,11 @@ export interface LoadSample {
     readonly error?: string;
 }
 
+/** The longest request among samples, in ms (a loop, not Math.max's spread: a run can hold more samples than call arguments fit on the stack). */
+export function longestMs(samples: readonly LoadSample[]): number {
+    return samples.reduce((longest, sample) => Math.max(longest, sample.end - sample.start), 0);
+}
+
 function request(url: string, agent: http.Agent | false): Promise<Omit<LoadSample, "client">> {
     const start = Date.now();
     return new Promise((resolve) => {
