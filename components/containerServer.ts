@@ -29,6 +29,8 @@ export interface ServerContainerArgs extends ContainerPlacement {
     readonly mounts?: readonly string[];
     /** Capabilities beyond Docker's defaults and NET_ADMIN (the build minion's SYS_ADMIN). */
     readonly capabilities?: readonly string[];
+    /** A TCP port of the container published on one address of this machine (the store's). */
+    readonly published?: { readonly port: number; readonly hostAddress: string; readonly hostPort: number };
 }
 
 /**
@@ -49,6 +51,7 @@ export function serverContainer(name: string, args: ServerContainerArgs, opts: p
             ...(args.mounts ?? []).map((hostPath) => ({ hostPath, containerPath: hostPath, readOnly: true })),
         ],
         capabilities: { adds: ["NET_ADMIN", ...(args.capabilities ?? [])] },
+        ...(args.published ? { ports: [{ internal: args.published.port, external: args.published.hostPort, ip: args.published.hostAddress, protocol: "tcp" }] } : {}),
         labels: Object.entries(args.labels).map(([label, value]) => ({ label, value })),
         mustRun: true,
         // systemd's own stop signal (the image's STOPSIGNAL), given time to stop its units.

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { storePublishedPort } from "../lib/containerServers";
 import { ShippedFile } from "../lib/repoFiles";
 import { renderStoreUserData, signStoreUrl, storeCopyScript, storeCredentialLines, storeObjectUrl, storePublishCommand } from "../lib/storeServer";
 import { promotedObjectName, Release } from "./artifact";
@@ -55,8 +56,9 @@ export class ContainerStore extends pulumi.ComponentResource implements Store {
             userData: ({ sshHostKey }) => pulumi.secret(pulumi.all([sshHostKey, signingSecret, uploadPassword]).apply(
                 ([hostKey, signing, password]) => renderStoreUserData({ sshHostKey: hostKey, signingSecret: signing, uploadUser, uploadPassword: password }))),
             readyCheck: "systemctl is-active --quiet nginx",
-        }, this);
-        this.baseUrl = `http://${args.docker.plan.fixed["artifact-store"]}`;
+        }, this, { port: 80, hostAddress: args.docker.plan.gateway, hostPort: storePublishedPort });
+        // The one URL for everyone, this stack's servers and a promoting stack's master alike.
+        this.baseUrl = `http://${args.docker.plan.storeEndpoint}`;
         // Through the server's readiness: the build publishes only once nginx serves.
         this.publishCommand = this.server.ready.stdout.apply(() => storePublishCommand(this.baseUrl));
         this.publishStdin = pulumi.secret(uploadPassword.apply((password) => storeCredentialLines(uploadUser, password)));

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AddressPlan, addressPlan, FixedServer } from "../lib/containerServers";
 import { ContainerBalancer } from "./containerBalancer";
-import { ContainerPlacement, ContainerServer, serverContainer } from "./containerServer";
+import { ContainerPlacement, ContainerServer, ContainerServerArgs, serverContainer } from "./containerServer";
 import { ContainerStore } from "./containerStore";
 import { AppServer, AppServerSpec, Balancer, BalancerArgs, Host, HostSpec, Store, Substrate } from "./substrate";
 
@@ -52,9 +52,10 @@ export class Docker implements Substrate {
     }
 
     /** A long-lived server `name`, a child of `parent`, at the fixed address of `role`. */
-    fixedServer(name: string, role: FixedServer, spec: Omit<HostSpec, "role">, parent: pulumi.Resource): ContainerServer {
+    fixedServer(name: string, role: FixedServer, spec: Omit<HostSpec, "role">, parent: pulumi.Resource, published?: ContainerServerArgs["published"]): ContainerServer {
         const builds = role === "build-minion";
         return new ContainerServer(name, {
+            published,
             ...this.placement,
             address: this.plan.fixed[role],
             sshUser: this.args.sshUser,

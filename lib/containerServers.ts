@@ -17,7 +17,18 @@ export interface AddressPlan {
     readonly fixed: Readonly<Record<FixedServer, string>>;
     /** The upper half of the network, where Docker gives app servers their addresses. */
     readonly dynamicRange: string;
+    /** Where the artifact store is published, host:port (see `storePublishedPort`). */
+    readonly storeEndpoint: string;
 }
+
+/**
+ * The port the artifact store is published on at its network's gateway. The gateway is an address
+ * of this machine, so every stack's servers reach the store there (as every project reaches a Swift
+ * endpoint: a promoting stack copies from another's), though Docker keeps the stacks' networks
+ * apart. Bound to the gateway alone, stacks never contend for the port, and it stays off the
+ * machine's other interfaces.
+ */
+export const storePublishedPort = 8480;
 
 /** The smallest network that holds the fixed servers and two releases' worth of app servers. */
 export const narrowestDockerPrefix = 27;
@@ -36,6 +47,7 @@ export function addressPlan(cidr: string): AddressPlan {
         gateway: dotted(base + 1),
         fixed: Object.fromEntries(fixedOrder.map((server, index) => [server, dotted(base + 2 + index)])) as Record<FixedServer, string>,
         dynamicRange: `${dotted(base + half)}/${prefixLength + 1}`,
+        storeEndpoint: `${dotted(base + 1)}:${storePublishedPort}`,
     };
 }
 

@@ -302,6 +302,9 @@ describe("stack configuration", () => {
 
     describe("project and stack files", () => {
         const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+        /** A shipped stack file's config as the program reads it: keys without "holodeck:", values as strings (objects as JSON). */
+        const stackFile = (file: string) => Object.fromEntries(Object.entries(parse(fs.readFileSync(path.join(root, file), "utf8")).config as Record<string, unknown>)
+            .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
 
         it("declares every key the program reads, with a type, a description and a default", () => {
             const declared = project.config as Record<string, { type: string; description: string; default: unknown }>;
@@ -325,9 +328,7 @@ describe("stack configuration", () => {
 
         for (const stack of ["test", "prod"]) {
             it(`Pulumi.${stack}.yaml is valid${stack === "test" ? " once its placeholder commit is replaced" : ""}`, () => {
-                const settings = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, string>;
-                const raw = Object.fromEntries(Object.entries(settings)
-                    .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
+                const raw = stackFile(`Pulumi.${stack}.yaml`);
                 if (stack === "test") assert.match(problemsOf(raw).join("\n"), /^holodeck:commit is still the placeholder[^\n]*$/);
                 const config = parseConfig({ ...raw, commit: stack === "test" ? commit : "" });
                 assert.equal(config.release.kind, stack === "test" ? "build" : "promote");
@@ -337,9 +338,7 @@ describe("stack configuration", () => {
         }
 
         it("Pulumi.local.yaml is valid, on docker, and pins the commit the sample app's repository gets", () => {
-            const settings = parse(fs.readFileSync(path.join(root, "Pulumi.local.yaml"), "utf8")).config as Record<string, string>;
-            const raw = Object.fromEntries(Object.entries(settings)
-                .map(([key, value]) => [key.replace(/^holodeck:/, ""), typeof value === "string" ? value : JSON.stringify(value)]));
+            const raw = stackFile("Pulumi.local.yaml");
             assert.equal(raw.appRepo, ".holodeck/sample-app");
             // `pulumi stack init` writes its passphrase's salt there: committed, a fresh clone could not open its own stack.
             assert.doesNotMatch(fs.readFileSync(path.join(root, "Pulumi.local.yaml"), "utf8"), /^encryptionsalt:/m);
@@ -353,6 +352,16 @@ describe("stack configuration", () => {
             } finally {
                 fs.rmSync(scratch, { recursive: true, force: true });
             }
+        });
+
+        it("Pulumi.local-prod.yaml is valid, on docker, promotes from the local stack, on a network of its own", () => {
+            const raw = stackFile("Pulumi.local-prod.yaml");
+            assert.doesNotMatch(fs.readFileSync(path.join(root, "Pulumi.local-prod.yaml"), "utf8"), /^encryptionsalt:/m);
+            const config = parseConfig(raw);
+            assert.equal(config.substrate.kind, "docker");
+            assert.deepEqual(config.release, { kind: "promote", fromStack: "organization/holodeck/local", pinnedCommit: "", image: false });
+            const local = parseConfig({ ...stackFile("Pulumi.local.yaml"), appRepo: root });
+            assert.notEqual(config.infra.networkCidr, local.infra.networkCidr);
         });
     });
 });

@@ -10,6 +10,7 @@ describe("docker substrate data", () => {
             gateway: "10.80.0.1",
             fixed: { "salt-master": "10.80.0.2", "build-minion": "10.80.0.3", "artifact-store": "10.80.0.4", balancer: "10.80.0.5" },
             dynamicRange: "10.80.0.128/25",
+            storeEndpoint: "10.80.0.1:8480",
         });
         assert.deepEqual(addressPlan("172.30.4.32/27").dynamicRange, "172.30.4.48/28");
         assert.equal(addressPlan("10.0.0.0/8").fixed.balancer, "10.0.0.5");

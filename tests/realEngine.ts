@@ -80,11 +80,14 @@ export class Workspace {
             fs.symlinkSync(file, path.join(dir, entry));
         }
         if (options.nodeModules ?? true) fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
-        for (const [stack, config] of Object.entries(stacks)) {
-            fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
-            await this.pulumiOk(dir, "stack", "init", stack);
-        }
+        for (const [stack, config] of Object.entries(stacks)) await this.addStack(dir, stack, config);
         return dir;
+    }
+
+    /** Creates stack `stack` of `project` in the backend, with `config`. */
+    async addStack(project: string, stack: string, config: Readonly<Record<string, unknown>>): Promise<void> {
+        fs.writeFileSync(path.join(project, `Pulumi.${stack}.yaml`), stringify({ config }));
+        await this.pulumiOk(project, "stack", "init", stack);
     }
 
     /** Replaces a stack's configuration (the file the CLI reads for it). */

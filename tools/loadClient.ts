@@ -5,8 +5,10 @@
 // reported (or the error).
 //
 //   node -r ts-node/register/transpile-only tools/loadClient.ts URL [CLIENTS] [MAX]
+import { spawn } from "node:child_process";
 import * as http from "node:http";
 import { releaseHeader } from "../lib/balancerServer";
+import { repoRoot } from "../lib/paths";
 
 /** One request of the loop. */
 export interface LoadSample {
@@ -22,6 +24,30 @@ export interface LoadSample {
 /** The longest request among samples, in ms (a loop, not Math.max's spread: a run can hold more samples than call arguments fit on the stack). */
 export function longestMs(samples: readonly LoadSample[]): number {
     return samples.reduce((longest, sample) => Math.max(longest, sample.end - sample.start), 0);
+}
+
+/** A load loop running in a process of its own, as a user's traffic is. */
+export interface RunningLoad {
+    /** Stops the loop and gives every request it made. */
+    stop(): Promise<LoadSample[]>;
+}
+
+/** Starts this file as a process with `clients` clients on `url`. */
+export function startLoad(url: string, clients = 4): RunningLoad {
+    const client = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, url, String(clients)], {
+        cwd: repoRoot, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "inherit"],
+    });
+    let report = "";
+    client.stdout.on("data", (chunk: Buffer) => (report += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => client.on("close", resolve));
+    return {
+        async stop() {
+            client.kill("SIGTERM");
+            const status = await closed;
+            if (status !== 0) throw new Error(`the load client exited ${status}`);
+            return JSON.parse(report) as LoadSample[];
+        },
+    };
 }
 
 function request(url: string, agent: http.Agent | false): Promise<Omit<LoadSample, "client">> {
