@@ -1,8 +1,8 @@
 // A bounded load loop through a balancer, as a process of its own beside `pulumi up`: CLIENTS
 // concurrent clients GET URL one request at a time (half on keep-alive connections, half opening
-// one per request) until SIGTERM or MAX requests, then print one JSON line: every request with
-// its start and end (ms since the epoch), status, the release header and the version /health
-// reported (or the error).
+// one per request) until SIGTERM, then print one JSON line: every request with its start and end
+// (ms since the epoch), status, the release header and the version /health reported (or the
+// error). Its memory is bounded: at MAX requests it stops, prints them and exits 3.
 //
 //   node -r ts-node/register/transpile-only tools/loadClient.ts URL [CLIENTS] [MAX]
 import { spawn } from "node:child_process";
@@ -32,7 +32,7 @@ export interface RunningLoad {
     stop(): Promise<LoadSample[]>;
 }
 
-/** Starts this file as a process with `clients` clients on `url`. */
+/** Starts this file as a process with `clients` clients on `url`; stop() fails if the loop ended before it. */
 export function startLoad(url: string, clients = 4): RunningLoad {
     const client = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, url, String(clients)], {
         cwd: repoRoot, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "inherit"],
@@ -44,7 +44,7 @@ export function startLoad(url: string, clients = 4): RunningLoad {
         async stop() {
             client.kill("SIGTERM");
             const status = await closed;
-            if (status !== 0) throw new Error(`the load client exited ${status}`);
+            if (status !== 0) throw new Error(`the load client exited ${status} (its error is above)`);
             return JSON.parse(report) as LoadSample[];
         },
     };
@@ -71,7 +71,7 @@ function request(url: string, agent: http.Agent | false): Promise<Omit<LoadSampl
 }
 
 async function main(): Promise<void> {
-    const [url, clientsText = "4", maxText = "200000"] = process.argv.slice(2);
+    const [url, clientsText = "4", maxText = "600000"] = process.argv.slice(2);
     if (!url) throw new Error("usage: loadClient.ts URL [CLIENTS] [MAX]");
     const max = Number(maxText);
     const samples: LoadSample[] = [];
@@ -83,6 +83,10 @@ async function main(): Promise<void> {
         if (agent) agent.destroy();
     }));
     process.stdout.write(`${JSON.stringify(samples)}\n`);
+    if (!stop) {
+        console.error(`loadClient: stopped at its limit of ${max} requests before it was told to: give a larger MAX`);
+        process.exitCode = 3;
+    }
 }
 
 if (require.main === module) {
