@@ -27,6 +27,8 @@ export interface BuiltRelease {
     readonly indexUrl?: pulumi.Output<string>;
     /** With artifactFormats [deb, docker]: the image to build and push too. */
     readonly image?: ImageSettings;
+    /** Verified releases the stack remembers (holodeck:keepReleases): one of them is redeployed without a build. */
+    readonly keepReleases: number;
 }
 
 /** The prod stack promotes the artifact another stack built and verified. */
@@ -262,6 +264,13 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
             problem("appService", "is required to build: the holodeck Salt state runs the app as the package's systemd service; set it to its console script and arguments, e.g. `myapp --host 0.0.0.0 --port 8000`");
         }
     }
+    const keepReleases = read.integer("keepReleases", 0, 0, 50, "verified releases to keep for a rollback without a build");
+    if (source === "promote" && keepReleases > 0) {
+        problem("keepReleases", "applies where the stack builds: a promoting stack deploys what its source verified (roll back there, then promote); remove it");
+    }
+    if (keepReleases > 0 && formats.includes("docker")) {
+        problem("keepReleases", "cannot go with artifactFormats docker yet: a kept release is redeployed from its .deb alone, and its image would be built anew; use [deb] or keepReleases 0");
+    }
     const fromStack = text("promoteFrom", "organization/holodeck/test");
     if (!/^[\w.-]+\/[\w.-]+\/[\w.-]+$/.test(fromStack) || fromStack.split("/").some((part) => /^\.+$/.test(part))) problem("promoteFrom", `'${fromStack}' must name a stack as organization/project/stack`);
 
@@ -311,7 +320,7 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
     return {
         release: source === "promote"
             ? { kind: "promote", fromStack, pinnedCommit: commit, image: formats.includes("docker") }
-            : { kind: "build", build: { ...build, commit }, ...(indexUrlSecret ? { indexUrl: indexUrlSecret } : {}), ...(image ? { image } : {}) },
+            : { kind: "build", build: { ...build, commit }, ...(indexUrlSecret ? { indexUrl: indexUrlSecret } : {}), ...(image ? { image } : {}), keepReleases },
         substrate,
         infra: { networkCidr, sshUser, saltVersion },
         app: checks ? { ...app, checks } : app,
@@ -514,7 +523,7 @@ function parseBuild(read: Reader, localRepo: boolean): Omit<BuildSettings, "comm
 const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
     "pipFindLinks", "withPip", "substrate", "serverImage", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
-    "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer",
+    "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer", "keepReleases",
     "healthTimeoutSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];
 const providerKeys = ["authUrl", "region"];

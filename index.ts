@@ -16,6 +16,7 @@ import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
 import { Balancer, Substrate } from "./components/substrate";
 import { localRepository } from "./lib/holoMaker";
+import { keepRelease, KeptReleases, parseKeptReleases } from "./lib/keptReleases";
 import { builderScripts, checkerRunner, readStateTree } from "./lib/repoFiles";
 import { renderReleasePillar } from "./lib/salt";
 import { HolodeckConfig, loadConfig, PromotedRelease } from "./config";
@@ -50,6 +51,17 @@ async function substrateFor(config: HolodeckConfig, adminKey: tls.PrivateKey): P
     });
 }
 
+/** The verified releases the stack kept at its last update (its own `keptReleases` output), before any resource is created. */
+async function keptReleases(): Promise<KeptReleases> {
+    const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const exported = await new pulumi.StackReference(self).getOutputDetails("keptReleases");
+    try {
+        return parseKeptReleases(exported.value);
+    } catch (error) {
+        throw new pulumi.RunError(`${(error as Error).message}: run one \`pulumi up\` with holodeck:keepReleases 0 to start the list afresh`);
+    }
+}
+
 /** Reads and checks what prod promotes, before any resource is created. */
 async function promotedRelease(release: PromotedRelease): Promise<Release> {
     const source = new pulumi.StackReference(release.fromStack);
@@ -68,6 +80,8 @@ export = async () => {
     const { infra, app } = config;
     const stack = pulumi.getStack();
     const promoted = config.release.kind === "promote" ? await promotedRelease(config.release) : undefined;
+    const keep = config.release.kind === "build" ? config.release.keepReleases : 0;
+    const kept = keep > 0 ? await keptReleases() : { releases: [], built: "" };
     const builder = builderScripts();
 
     const adminKey = new tls.PrivateKey("admin-ssh", { algorithm: "ED25519" }, {
@@ -79,6 +93,7 @@ export = async () => {
     // Each stack keeps its releases in a store of its own: prod never depends on test's.
     const store = substrate.artifactStore("artifacts");
     let artifact: Artifact;
+    let builtBy: BuildMinion | undefined;
     if (config.release.kind === "build") {
         const minion = new BuildMinion("build-minion", {
             substrate,
@@ -88,8 +103,10 @@ export = async () => {
             builder,
             image: config.release.image,
             appPort: app.port,
+            kept,
         });
         artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image });
+        builtBy = minion;
     } else {
         // The master reaches both stores; the .deb is stored here only if its sha256 is the verified one.
         const copied = store.copyIn(promoted!, master, builder.publish);
@@ -151,6 +168,9 @@ export = async () => {
     const verdict: pulumi.Output<Verdict> = checks
         ? checks.verdict()
         : servers.healthGate.stdout.apply(() => ({ passed: true, checks: 0, failures: 0, at: new Date().toISOString() }));
+    // Exported only by an update whose gates all passed: the release is verified.
+    const keptAfter = (minion: BuildMinion, passed: pulumi.Output<Verdict>) =>
+        pulumi.all([minion.manifest, passed]).apply(([manifest]) => keepRelease(kept, { buildKey: minion.buildKey, manifest }, !minion.reused, keep));
     return {
         masterAddress: master.publicAddress,
         masterPrivateAddress: master.privateAddress,
@@ -164,5 +184,6 @@ export = async () => {
         ...(balancer ? { loadBalancerAddress: balancer.publicAddress } : {}),
         verified: verdict.passed,
         verification: pulumi.all([artifact.sha256, artifact.commit, verdict]).apply(([sha256, commit, found]) => ({ sha256, commit, ...found })),
+        ...(builtBy && keep > 0 ? { keptReleases: keptAfter(builtBy, verdict) } : {}),
     };
 };

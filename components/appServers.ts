@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import { renderAppServerUserData } from "../lib/cloudInit";
 import { shellQuote } from "../lib/shell";
 import { releasePillarPath } from "../lib/salt";
+import { serverIdFile } from "./managedServer";
 import { SaltMaster } from "./saltMaster";
 import { SaltStateTree } from "./saltStateTree";
 import { Substrate } from "./substrate";
@@ -18,11 +19,32 @@ export interface HealthGateArgs {
     readonly timeoutSeconds: number;
     /** Pause between polls, in seconds. */
     readonly intervalSeconds?: number;
+    /** The servers' minion ids, in the order of `urls`: a failure shows what failed in the server's Salt run. */
+    readonly minionIds?: readonly string[];
+    /** The master's salt command (default "sudo salt"). */
+    readonly salt?: string;
+}
+
+/**
+ * A shell command printing the states that failed in the last complete Salt run `log` holds (the
+ * highstate output salt-call writes: states between "----------" lines, then "Summary for ..."),
+ * leaving out those that failed only because a state they require did.
+ */
+export function failedStatesScript(log = "/var/log/cloud-init-output.log"): string {
+    const awk = [
+        'function keep() { if (block ~ /Result: False/ && block !~ /One or more requisite failed/) run = run "----------\\n" block; block = "" }',
+        "/^----------$/ { keep(); next }",
+        '/^Summary for / { keep(); last = run; run = ""; next }',
+        '{ block = block $0 "\\n" }',
+        'END { keep(); printf "%s", (last != "" ? last : run) }',
+    ].join("\n");
+    return `awk ${shellQuote(awk)} ${shellQuote(log)} | head -n 60`;
 }
 
 /**
  * A bash script that polls every URL until it answers 200 with the release's version, and fails
- * naming the URL and its last answer when the deadline passes first.
+ * naming the URL and its last answer when the deadline passes first, with the failed states of
+ * that server's Salt run (asked through the master) when there are any.
  */
 export function healthGateScript(args: HealthGateArgs): string {
     const interval = args.intervalSeconds ?? 5;
@@ -30,11 +52,24 @@ export function healthGateScript(args: HealthGateArgs): string {
     return [
         "set -uo pipefail",
         `deadline=$((SECONDS + ${args.timeoutSeconds}))`,
-        `for url in ${args.urls.map(shellQuote).join(" ")}; do`,
+        `urls=(${args.urls.map(shellQuote).join(" ")})`,
+        `minions=(${(args.minionIds ?? []).map(shellQuote).join(" ")})`,
+        'for i in "${!urls[@]}"; do',
+        '  url=${urls[$i]} minion=${minions[$i]:-}',
         "  answer=''",
         `  until answer=$(curl -fsS --max-time 5 "$url" 2>&1) && grep -q ${shellQuote(versionPattern)} <<<"$answer"; do`,
         "    if ((SECONDS >= deadline)); then",
         `      echo "health gate: $url did not report version ${args.version} within ${args.timeoutSeconds} s; last answer: \${answer:0:300}" >&2`,
+        '      if [ -n "$minion" ]; then',
+        // txt prints "<minion>: <output>".
+        `        if failed=$(${args.salt ?? "sudo salt"} --timeout 15 --out txt "$minion" cmd.run ${shellQuote(failedStatesScript())} 2>&1); then`,
+        '          failed=${failed#"$minion: "}',
+        `          if [ -n "\${failed//[[:space:]]/}" ]; then printf 'health gate: what failed in the last Salt run of %s:\\n%s\\n' "$minion" "$failed" >&2;`,
+        '          else echo "health gate: the last Salt run of $minion failed no state" >&2; fi',
+        '        else',
+        '          echo "health gate: $minion did not answer the master: ${failed:0:300}" >&2',
+        "        fi",
+        "      fi",
         "      exit 1",
         "    fi",
         `    sleep ${interval}`,
@@ -54,9 +89,6 @@ export function minionId(app: string, stack: string, releaseId: string, index: n
     return `${releaseName(app, stack, releaseId)}-${index}`;
 }
 
-/** Where cloud-init records the server's instance id (the Nova server id) on the master. */
-export const instanceIdFile = "/var/lib/cloud/data/instance-id";
-
 /** Options of the master-side scripts, for running them against a fake root in tests. */
 export interface MasterScriptOptions {
     /** Prefix of every path (default "": the master itself). */
@@ -68,12 +100,12 @@ export interface MasterScriptOptions {
 }
 
 // A delete runs over the connection it was created with: after the master is replaced, that
-// reaches the new master. Acting only where the instance id is still the one created on keeps
+// reaches the new master. Acting only where the server id is still the one created on keeps
 // the new master's copy (put there by the replacement's create) in place.
 function onlyOn(masterServerId: string, action: string, root: string): string {
     return [
         "set -euo pipefail",
-        `if [ "$(cat ${shellQuote(root + instanceIdFile)} 2>/dev/null)" = ${shellQuote(masterServerId)} ]; then`,
+        `if [ "$(cat ${shellQuote(root + serverIdFile)} 2>/dev/null)" = ${shellQuote(masterServerId)} ]; then`,
         `  ${action}`,
         "else",
         `  echo "not the master this was created on (${masterServerId}): left alone"`,
@@ -93,11 +125,16 @@ export function pillarDeleteScript(pillarPath: string, masterServerId: string, o
     return onlyOn(masterServerId, `rm -f ${shellQuote(root + pillarPath)}`, root);
 }
 
-/** Pre-seeds a minion's public key: the master accepts exactly this key for this id. */
+/**
+ * Pre-seeds a minion's public key: the master accepts exactly this key for this id. Whatever the
+ * minion offered before the seed (to a new master, while it booted) is dropped, so nothing of it
+ * stays pending.
+ */
 export function minionKeyCreateScript(minion: string, publicKeyPem: string, options: MasterScriptOptions = {}): string {
     const owner = options.owner ?? "salt";
-    const file = `${options.root ?? ""}/etc/salt/pki/master/minions/${minion}`;
-    return `printf '%s' ${shellQuote(publicKeyPem)} | install -o ${owner} -g ${owner} -m 0644 /dev/stdin ${shellQuote(file)}`;
+    const keys = `${options.root ?? ""}/etc/salt/pki/master`;
+    const offered = ["minions_pre", "minions_rejected", "minions_denied"].map((dir) => shellQuote(`${keys}/${dir}/${minion}`)).join(" ");
+    return `printf '%s' ${shellQuote(publicKeyPem)} | install -o ${owner} -g ${owner} -m 0644 /dev/stdin ${shellQuote(`${keys}/minions/${minion}`)} && rm -f ${offered}`;
 }
 
 /**
@@ -211,8 +248,9 @@ export class AppServers extends pulumi.ComponentResource {
         this.minionIds = pulumi.all(servers.map(({ id }) => id));
         this.healthGate = new command.remote.Command(`${name}-health-gate`, {
             connection: master.connection,
-            create: pulumi.all([this.addresses, args.projectVersion]).apply(([addresses, version]) => healthGateScript({
+            create: pulumi.all([this.addresses, this.minionIds, args.projectVersion]).apply(([addresses, minionIds, version]) => healthGateScript({
                 urls: addresses.map((address) => `http://${address}:${args.port}/health`),
+                minionIds,
                 version,
                 timeoutSeconds: args.healthTimeoutSeconds,
             })),

@@ -6,6 +6,7 @@ import { imageArgs, ImageSettings, imageTag, officialBaseImage, parseBuiltImage,
 import { reportedOn, resourceError } from "../lib/errors";
 import { BuildSettings, holodeckBuildCommand, Manifest } from "../lib/holoMaker";
 import { heredoc, shellQuote } from "../lib/shell";
+import { buildKey, KeptRelease, KeptReleases, standIn } from "../lib/keptReleases";
 import { BuilderScripts } from "../lib/repoFiles";
 import { PushedImage } from "./artifact";
 import { Store, Substrate } from "./substrate";
@@ -29,6 +30,8 @@ export interface BuildMinionArgs {
     readonly image?: ImageSettings;
     /** Port the app listens on: the image exposes it and its HEALTHCHECK asks it. */
     readonly appPort: number;
+    /** Verified releases the stack kept: one with this build's key stands in for the build (see `standIn`). */
+    readonly kept?: KeptReleases;
 }
 
 /**
@@ -83,11 +86,16 @@ export function parseManifest(stdout: string): Manifest {
 
 /**
  * A server of the app servers' image that runs HoloMaker per commit and publishes the .deb to the
- * artifact store. Only the build command depends on the commit: the server itself stays.
+ * artifact store. Only the build command depends on the commit: the server itself stays. A build
+ * whose key a kept release has is not run: that release's .deb is in the store already.
  */
 export class BuildMinion extends pulumi.ComponentResource {
     /** The manifest of the release built from the configured commit. */
     readonly manifest: pulumi.Output<Manifest>;
+    /** What the release is built from (see `buildKey`). */
+    readonly buildKey: string;
+    /** The kept release reused instead of a build, if any. */
+    readonly reused?: KeptRelease;
     /** Floating IP Pulumi reaches it on for SSH. */
     readonly publicAddress: pulumi.Output<string>;
     /** The release's Docker image as pushed, when one was asked for. */
@@ -120,7 +128,11 @@ export class BuildMinion extends pulumi.ComponentResource {
         if (args.build.indexUrl && args.indexUrl === undefined) {
             throw resourceError("build.indexUrl is set but the index URL itself (indexUrl, a secret) is not given", this);
         }
-        const build = new command.remote.Command(`${name}-build`, {
+        this.buildKey = buildKey(args.build, scriptHashes);
+        this.reused = args.kept && standIn(args.kept, this.buildKey);
+        if (this.reused && args.image) throw resourceError("a kept release cannot stand in for a build that pushes an image too", this);
+        // A kept release's .deb is in the store already, and the build would make the same bytes.
+        const build = this.reused ? undefined : new command.remote.Command(`${name}-build`, {
             connection,
             create: args.store.publishCommand.apply((publish) => buildScript(args.build, publish)),
             // The index URL and the credential go in on stdin: never in the command line, the environment or a file.
@@ -128,7 +140,7 @@ export class BuildMinion extends pulumi.ComponentResource {
                 ([credential, indexUrl]) => `${args.build.indexUrl ? `${indexUrl}\n` : ""}${credential}`)),
             triggers: [args.build.commit, ...scriptHashes],
         }, { ...parent, dependsOn: scripts });
-        this.manifest = build.stdout.apply(reportedOn(this, parseManifest));
+        this.manifest = build ? build.stdout.apply(reportedOn(this, parseManifest)) : pulumi.output(this.reused!.manifest);
 
         if (args.image) {
             const settings = args.image;
@@ -144,7 +156,7 @@ export class BuildMinion extends pulumi.ComponentResource {
                 stdin: settings.username ? pulumi.secret(settings.password.apply((password) => `${password}\n`)) : undefined,
                 // A new .deb, Dockerfile, script or repository makes a new image; the old one stays in the registry.
                 triggers: [recipe.image, recipe.hash, ...scriptHashes],
-            }, { ...parent, dependsOn: [build] });
+            }, { ...parent, dependsOn: build ? [build] : [] });
             this.image = pushed.stdout.apply(reportedOn(this, (stdout) => {
                 const { image, digest, repoDigest } = parseBuiltImage(stdout);
                 if (!digest || !repoDigest) throw new Error(`holodeck-image pushed ${image} but printed no digest`);

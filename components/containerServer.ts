@@ -1,8 +1,6 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { createHash } from "node:crypto";
 import { renderMetaData, seedDir } from "../lib/containerServers";
 import { pinnedConnection, programHostKey, readyCommand } from "./managedServer";
 import { Host, HostSpec } from "./substrate";
@@ -36,12 +34,14 @@ export interface ServerContainerArgs extends ContainerPlacement {
 /**
  * A server as a container: systemd as PID 1 (no --privileged: default capabilities and NET_ADMIN,
  * for the metadata guard's nftables), cloud-init reading its NoCloud seed, uploaded before the
- * container starts. A new instance id (and so a new container) comes with every change of what the
- * container is made of: cloud-init then runs anew, and the master's scripts see a new server id.
+ * container starts. Its id is its server id: any change of what it is made of, or a forced
+ * replacement, makes a new container, where cloud-init runs anew.
  */
-export function serverContainer(name: string, args: ServerContainerArgs, opts: pulumi.CustomResourceOptions): { container: docker.Container; instanceId: pulumi.Output<string> } {
+export function serverContainer(name: string, args: ServerContainerArgs, opts: pulumi.CustomResourceOptions): docker.Container {
     const userData = { file: `${seedDir}/user-data`, content: args.userData, owner: "0", group: "0", permissions: "0600" };
-    const spec = {
+    // cloud-init keeps its state inside the container: every new one runs it anew, whatever its instance id.
+    const metaData = pulumi.output(args.adminPublicKey).apply((key) => renderMetaData(name, key));
+    return new docker.Container(name, {
         image: args.imageId,
         hostname: name,
         networksAdvanced: [{ name: args.networkName, ...(args.address ? { ipv4Address: args.address } : {}) }],
@@ -57,19 +57,9 @@ export function serverContainer(name: string, args: ServerContainerArgs, opts: p
         // systemd's own stop signal (the image's STOPSIGNAL), given time to stop its units.
         stopSignal: "SIGRTMIN+3",
         destroyGraceSeconds: 30,
-    };
-    // Everything the container is made of but the meta-data (which holds the id): any change makes
-    // a new id, so a new container is always a new server to what depends on its id.
-    const specHash = pulumi.output({ ...spec, userData }).apply((resolved) => createHash("sha256").update(JSON.stringify(resolved)).digest("hex"));
-    const instance = new random.RandomUuid(`${name}-instance`, { keepers: { spec: specHash } }, opts);
-    const instanceId = pulumi.interpolate`${name}-${instance.result}`;
-    const metaData = pulumi.all([instanceId, args.adminPublicKey]).apply(([id, key]) => renderMetaData(id, key));
-    const container = new docker.Container(name, {
-        ...spec,
         // The seed holds private keys: root's alone, in a directory the image makes root's alone.
         uploads: [userData, { file: `${seedDir}/meta-data`, content: metaData, owner: "0", group: "0", permissions: "0600" }],
     }, opts);
-    return { container, instanceId };
 }
 
 /** What ContainerServer adds to a server container: a fixed address, SSH, and what it runs (HostSpec's user data and readiness check). */
@@ -92,7 +82,7 @@ export class ContainerServer extends pulumi.ComponentResource implements Host {
     /** The same private address: this machine reaches the Docker network directly. */
     readonly publicAddress: pulumi.Output<string>;
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
-    /** The instance id cloud-init records: a new one with every new container. */
+    /** The container's id: a new one with every new container. */
     readonly serverId: pulumi.Output<string>;
     readonly ready: command.remote.Command;
 
@@ -103,14 +93,14 @@ export class ContainerServer extends pulumi.ComponentResource implements Host {
         this.publicAddress = this.privateAddress;
 
         const { hostKey, sshHostKey } = programHostKey(`${name}-host-key`, this);
-        const { container, instanceId } = serverContainer(`${name}-server`, {
+        const container = serverContainer(`${name}-server`, {
             ...args,
             userData: args.userData({ privateAddress: this.privateAddress, sshHostKey }),
         }, { ...parent, deleteBeforeReplace: true });
-        this.serverId = instanceId;
+        this.serverId = container.id;
 
         this.connection = pinnedConnection(args.address, args.sshUser, args.sshPrivateKey, hostKey);
-        this.ready = readyCommand(`${name}-ready`, this.connection, args.readyCheck, container.id, parent);
+        this.ready = readyCommand(`${name}-ready`, this.connection, args.readyCheck, this.serverId, parent);
 
         this.registerOutputs({ privateAddress: this.privateAddress });
     }

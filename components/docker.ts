@@ -75,7 +75,7 @@ export class Docker implements Substrate {
     appServer(name: string, spec: AppServerSpec, opts: pulumi.CustomResourceOptions): AppServer {
         // As Nova metadata names an OpenStack server's minion and release.
         const labels = { ...this.placement.labels, "io.holodeck.minion-id": spec.minionId, "io.holodeck.release": spec.releaseId };
-        const { container } = serverContainer(name, { ...this.placement, labels, userData: spec.userData }, opts);
+        const container = serverContainer(name, { ...this.placement, labels, userData: spec.userData }, opts);
         return { address: container.networkDatas.apply((networks) => networks[0].ipAddress), resource: container };
     }
 

@@ -3,6 +3,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { SshHostKey } from "../lib/cloudInit";
+import { shellQuote } from "../lib/shell";
 import { Host } from "./substrate";
 
 export interface ManagedServerArgs {
@@ -75,7 +76,21 @@ export function pinnedConnection(
     });
 }
 
-/** Completes once cloud-init has run on the server and `readyCheck` passes; runs again on each new server (`serverId`). */
+/**
+ * Where a server records its server id (`Host.serverId`), written by its ready command: what the
+ * master's guards compare with the id a copy was created on.
+ */
+export const serverIdFile = "/var/lib/holodeck/server-id";
+
+/** Records `serverId` in `serverIdFile` (below `root`, for tests). */
+export function recordServerIdScript(serverId: string, root = ""): string {
+    return `printf '%s\\n' ${shellQuote(serverId)} | install -D -m 0644 /dev/stdin ${shellQuote(root + serverIdFile)}`;
+}
+
+/**
+ * Completes once cloud-init has run on the server and `readyCheck` passes, and records `serverId`
+ * on it (see `serverIdFile`); runs again on each new server.
+ */
 export function readyCommand(
     name: string, connection: pulumi.Input<command.types.input.remote.ConnectionArgs>, readyCheck: string, serverId: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
@@ -83,7 +98,7 @@ export function readyCommand(
     return new command.remote.Command(name, {
         connection,
         // cloud-init exits non-zero for recoverable warnings too: the check decides.
-        create: `cloud-init status --wait >/dev/null || true; ${readyCheck}`,
+        create: pulumi.output(serverId).apply((id) => `cloud-init status --wait >/dev/null || true; ${readyCheck} && sudo bash -c ${shellQuote(recordServerIdScript(id))}`),
         triggers: [serverId],
     }, opts);
 }

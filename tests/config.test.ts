@@ -52,6 +52,7 @@ describe("stack configuration", () => {
                     repo: "https://git.example.com/org/app.git", commit, subdir: "", packageName: "", prefix: "",
                     python: "/usr/bin/python3", service: "app --host 0.0.0.0 --port 8000", indexUrl: "", findLinks: [], withPip: false,
                 },
+                keepReleases: 0,
             },
             substrate: {
                 kind: "openstack", authUrl: "https://keystone.api.sjc3.rackspacecloud.com/v3", region: "",
@@ -157,6 +158,16 @@ describe("stack configuration", () => {
         });
         const withImage = parseConfig({ ...infraOnly, artifactSource: "promote", artifactFormats: '["deb", "docker"]' }).release;
         assert.equal(withImage.kind === "promote" && withImage.image, true);
+    });
+
+    it("keeps releases only where the stack builds its .deb alone", () => {
+        assert.equal((parseConfig(valid).release as BuiltRelease).keepReleases, 0);
+        assert.equal((parseConfig({ ...valid, keepReleases: "5" }).release as BuiltRelease).keepReleases, 5);
+        assert.deepEqual(problemsOf({ ...valid, keepReleases: "51" }), ["holodeck:keepReleases '51' must be a whole number from 0 to 50 (verified releases to keep for a rollback without a build)"]);
+        assert.match(problemsOf({ ...valid, appRepo: undefined, commit: undefined, artifactSource: "promote", keepReleases: "2" }).join("\n"),
+            /^holodeck:keepReleases applies where the stack builds: a promoting stack deploys what its source verified/);
+        assert.match(problemsOf({ ...valid, keepReleases: "2", artifactFormats: '["deb","docker"]', imageRepository: "team/app" }).join("\n"),
+            /^holodeck:keepReleases cannot go with artifactFormats docker yet/);
     });
 
     it("reads the image settings when artifactFormats has docker, the registry password as a Pulumi secret", async () => {

@@ -80,7 +80,11 @@ describe("a failed release changes nothing (the local stack, live)", function ()
         const commit = commitChange(live.repo, live.commitA, "deb-swapped", { "pyproject.toml": sampleVersion("1.0.5") });
         const inStore = async () => (await inside(store(), "ls", storeReleases)).trim().split("\n").filter(Boolean);
         let serversBefore: string[] = [];
-        await failingUp("deb-swapped", commit, [/app-health-gate/, /health gate: http:\/\/10\.90\.0\.\d+:8000\/health did not report version 1\.0\.5/], async () => {
+        await failingUp("deb-swapped", commit, [
+            /app-health-gate/, /health gate: http:\/\/10\.90\.0\.\d+:8000\/health did not report version 1\.0\.5/,
+            // The gate shows why, from the server's Salt run: the check of the .deb before dpkg reads it.
+            /health gate: what failed in the last Salt run of holodeck-hello-failing-[0-9a-f]{12}-\d:/, /ID: holodeck-verify/, /computed checksum did NOT match/,
+        ], async () => {
             // The build alone first (it publishes the .deb and the manifest with its sha256), then the
             // object is swapped in the store for A's .deb (a real package of the app, the download
             // URL unchanged), and the full up installs from the store with the built sha256 in the
@@ -114,6 +118,7 @@ describe("a failed release changes nothing (the local stack, live)", function ()
         await failingUp("health-lies", commit, [
             /app-health-gate/,
             /health gate: http:\/\/10\.90\.0\.\d+:8000\/health did not report version 1\.0\.2 within 180 s; last answer: \{"status": "ok", "version": "0\.0\.0"\}/,
+            /health gate: the last Salt run of holodeck-hello-failing-[0-9a-f]{12}-\d failed no state/,
         ]);
     });
 

@@ -11,18 +11,9 @@ import { run, sampleAppDir } from "../tools/localRelease";
 import { longestMs, startLoad } from "../tools/loadClient";
 import { inside } from "../tools/serverContainer";
 import { commitChange, get, LiveStack, sampleVersion } from "./liveStack";
-import { previewSteps } from "./realEngine";
+import { EngineEvent, previewSteps } from "./realEngine";
 
 const greeting = "Hello from the live test";
-
-/** What `pulumi up --json` prints, one JSON object a line (the parts read here). */
-interface EngineEvent {
-    readonly sequence: number;
-    /** Unix time, whole seconds. */
-    readonly timestamp: number;
-    readonly resourcePreEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
-    readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
-}
 
 describe("the local stack: the whole chain on this machine's Docker engine", function () {
     // Each `up` builds, boots servers and runs Salt in them: minutes.
@@ -80,7 +71,6 @@ describe("the local stack: the whole chain on this machine's Docker engine", fun
             "command:remote:Command::app-pillar", "command:remote:Command::balancer-switch", "command:remote:Command::build-minion-build",
             "command:remote:Command::checks-load-balancer", "command:remote:Command::checks-servers",
             "docker:index/container:Container::app-0", "docker:index/container:Container::app-1",
-            "random:index/randomUuid:RandomUuid::app-0-instance", "random:index/randomUuid:RandomUuid::app-1-instance",
             "tls:index/privateKey:PrivateKey::app-0-minion-key", "tls:index/privateKey:PrivateKey::app-1-minion-key",
         ]);
         // Left alone: in the stack, and no step but "same" for them (the JSON preview may leave those out).

@@ -99,7 +99,7 @@ describe("the Pulumi program under mocks", function () {
         for (let index = 0; index < 3; index++) {
             assert.deepEqual(a.get(`app-${index}`)?.options.dependsOn, [`app-${index}-minion-key-seed`, "app-pillar"]);
             const seed = reveal(a.get(`app-${index}-minion-key-seed`)?.inputs) as { create: string; delete: string };
-            assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]}'$`));
+            assert.match(seed.create, new RegExp(`/etc/salt/pki/master/minions/${idsA[index]} && `));
             assert.equal(seed.delete, `sudo bash -c ${shellQuote(minionKeyDeleteScript(idsA[index], masterServerId))}`, "removed the Salt way, on its own master only");
         }
         const pillar = a.get("app-pillar");

@@ -102,6 +102,15 @@ export class Workspace {
     }
 }
 
+/** What `pulumi up --json` prints, one JSON object a line (the parts read here). */
+export interface EngineEvent {
+    readonly sequence: number;
+    /** Unix time, whole seconds. */
+    readonly timestamp: number;
+    readonly resourcePreEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+    readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+}
+
 /** A step of `pulumi preview --json`: its op, "type::name" and the inputs it would send. */
 export interface PreviewStep {
     op: string;

@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { instanceIdFile, minionKeyCreateScript, minionKeyDeleteScript, pillarCreateScript, pillarDeleteScript } from "../components/appServers";
+import { minionKeyCreateScript, minionKeyDeleteScript, pillarCreateScript, pillarDeleteScript } from "../components/appServers";
+import { recordServerIdScript } from "../components/managedServer";
 import { releasePillarPath } from "../lib/salt";
 import { saltVenv } from "../tools/saltRender";
 
@@ -30,10 +31,8 @@ describe("the master's per-release seeds", function () {
     let root: string;
     const minion = "holodeck-hello-test-0123456789ab-0";
     const pillarPath = releasePillarPath("holodeck-hello-test-0123456789ab");
-    const setInstanceId = (id: string) => {
-        fs.mkdirSync(path.dirname(root + instanceIdFile), { recursive: true });
-        fs.writeFileSync(root + instanceIdFile, `${id}\n`);
-    };
+    // As the master's ready command records it.
+    const setServerId = (id: string) => bash(recordServerIdScript(id, root));
     beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-master-"))));
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -43,15 +42,15 @@ describe("the master's per-release seeds", function () {
         assert.equal(fs.readFileSync(root + pillarPath, "utf8"), "#!yaml\nholodeck: {}\n");
         assert.equal(fs.statSync(root + pillarPath).mode & 0o777, 0o640);
         // The master was replaced: the old copy's delete reaches the new one, which keeps its copy.
-        setInstanceId("new-server");
+        setServerId("new-server");
         assert.match(bash(pillarDeleteScript(pillarPath, "old-server", options)), /left alone/);
         assert.ok(fs.existsSync(root + pillarPath));
-        setInstanceId("old-server");
+        setServerId("old-server");
         bash(pillarDeleteScript(pillarPath, "old-server", options));
         assert.equal(fs.existsSync(root + pillarPath), false);
     });
 
-    it("removes a minion with salt-key, its master data cache included, only on its own master", () => {
+    it("seeds a minion's key (dropping what it offered before), and removes it with salt-key, its master data cache included, only on its own master", () => {
         const venv = saltVenv();
         const config = path.join(root, "etc", "salt");
         fs.mkdirSync(config, { recursive: true });
@@ -60,8 +59,12 @@ describe("the master's per-release seeds", function () {
         // The key directories salt-master makes when it starts.
         for (const dir of ["minions", "minions_pre", "minions_rejected", "minions_denied"]) fs.mkdirSync(path.join(root, "etc/salt/pki/master", dir), { recursive: true });
         const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-        bash(minionKeyCreateScript(minion, publicKey.export({ type: "spki", format: "pem" }).toString(), { root, owner: "root" }));
-        assert.match(bash(`${saltKey} -L --out json`), new RegExp(`"minions": \\[\\s*"${minion}"`));
+        const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+        // A new master: the booted minion offered its key before the program seeded it.
+        fs.writeFileSync(path.join(root, "etc/salt/pki/master/minions_pre", minion), pem);
+        assert.deepEqual(JSON.parse(bash(`${saltKey} -L --out json`)).minions_pre, [minion]);
+        bash(minionKeyCreateScript(minion, pem, { root, owner: "root" }));
+        assert.deepEqual(JSON.parse(bash(`${saltKey} -L --out json`)), { minions: [minion], minions_pre: [], minions_rejected: [], minions_denied: [] });
         // The master's minion data cache, as 3008's master writes it (salt/master.py, salt/pillar):
         // banks "grains" and "pillar", keyed by minion id (older releases used minions/<id>/data).
         const python = `import salt.cache, salt.config\nopts = salt.config.master_config(${JSON.stringify(path.join(config, "master"))})\n` +
@@ -71,10 +74,10 @@ describe("the master's per-release seeds", function () {
         bash(`${venv}/bin/python -`, python);
         assert.notDeepEqual(traces(path.join(root, "var", "cache"), minion), [], "the cache holds the minion's data");
 
-        setInstanceId("new-server");
+        setServerId("new-server");
         assert.match(bash(minionKeyDeleteScript(minion, "old-server", { root, saltKey })), /left alone/);
         assert.match(bash(`${saltKey} -L --out json`), new RegExp(minion));
-        setInstanceId("old-server");
+        setServerId("old-server");
         bash(minionKeyDeleteScript(minion, "old-server", { root, saltKey }));
         assert.deepEqual(traces(root, minion), []);
         assert.deepEqual(traces(root, "s3cret"), []);

@@ -232,7 +232,7 @@ export async function runOffline(
             return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, cloud) };
         },
         call: (args) => fakeCall(args.token, args.inputs, options.config["openstack:region"] ?? ""),
-    }, options.project, options.stack, false);
+    }, options.project, options.stack, false, "organization");
     pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
 
     // An error thrown inside an apply fails a real update; under mocks it would only leave the
