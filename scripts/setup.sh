@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # data), nftables, curl and iproute2 (the metadata guard, tried in a network namespace), docker.io
 # and debootstrap (the Docker image and its base), docker-registry and apache2-utils' htpasswd (a
 # registry with a login to push the image to), openssh-client's ssh-keygen (SSH host keys as OpenSSH
-# makes and reads them), openssh-server (the real sshd tests/engineCommand.test.ts runs the command
+# makes and reads them), openssh-server (the real sshd tests/engineCommand.live.test.ts runs the command
 # plugin against). Go is the machine's own: Debian 12's golang-go is too old for the engine.
 packages=(git python3 python3-venv python3-pip python3-pip-whl python3-setuptools-whl
   python3-wheel-whl python3-dev gcc python3-yaml dpkg-dev lintian shellcheck systemd util-linux

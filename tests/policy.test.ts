@@ -287,7 +287,7 @@ describe("the policy pack", function () {
     describe("served over gRPC", () => {
         // As the language host starts a pack: node runs @pulumi/pulumi/cmd/run-policy-pack in the pack's
         // directory with the engine's address and the directory; the pack prints the port it serves gRPC
-        // on. (tests/engine.test.ts has the real engine load it and report violations.)
+        // on. (tests/engine.live.test.ts has the real engine load it and report violations.)
         const packDir = path.join(repoRoot, "policy");
         // gRPC and protobuf as the SDK itself resolves them.
         const sdkRequire = createRequire(require.resolve("@pulumi/pulumi/package.json"));

@@ -51,7 +51,7 @@ describe("a failed release changes nothing (the local stack, live)", function ()
     }
 
     before(async function () {
-        // Its own stack and network: it runs beside tests/localStack.test.ts and a demo stack.
+        // Its own stack and network: it runs beside tests/localStack.live.test.ts and a demo stack.
         // Failures come fast: the sample's checks as they are, but retried for 20 s rather than 120 s.
         const checkFile = path.join(logs, "holodeck-checks.yaml");
         const checks = fs.readFileSync(path.join(sampleAppDir, "holodeck-checks.yaml"), "utf8");

@@ -63,7 +63,7 @@ describe("the program under the real engine", function () {
             assert.doesNotMatch(output, /refusing to promote|exports no artifact|invalid stack configuration/, output);
             // Past the promotion, the program registers its resources, and what fails is theirs: no
             // cloud answers here, so its data sources fail, before any command resource registers
-            // (the command plugin is built now: tests/engineCommand.test.ts). With a cloud, this
+            // (the command plugin is built now: tests/engineCommand.live.test.ts). With a cloud, this
             // becomes the whole preview of prod.
             const { diagnostics = [] } = JSON.parse(preview.stdout) as { diagnostics?: { urn?: string; severity: string; message: string }[] };
             const onResources = diagnostics.filter((diagnostic) => diagnostic.severity === "error" && diagnostic.urn && !diagnostic.urn.includes("::pulumi:pulumi:Stack::"));
