@@ -86,7 +86,11 @@ async function main(): Promise<void> {
         `Ship a new commit: commit a change in ${path.relative(repoRoot, sampleRepo)}, then`,
         `  npm run pulumi -- config set holodeck:commit "$(git -C ${path.relative(repoRoot, sampleRepo)} rev-parse HEAD)" -s ${stack}`,
         `  npm run pulumi -- up -s ${stack}`,
-        `Tear it down: npm run pulumi -- destroy -s ${stack} --yes (the images stay; ${dockerClient} image ls holodeck/server)`,
+        `Roll back: set holodeck:commit to ${pinned} again and \`up\`: the stack keeps its last verified releases (holodeck:keepReleases), so no build runs`,
+        "Promote the verified release to its prod (Pulumi.local-prod.yaml, its own store and network):",
+        "  npm run pulumi -- stack init local-prod   (once)",
+        "  npm run pulumi -- up -s local-prod",
+        `Tear it down: npm run pulumi -- destroy -s ${stack} --yes (and -s local-prod, if you promoted; the images stay: ${dockerClient} image ls holodeck/server)`,
     ].join("\n"));
 }
 
