@@ -42,12 +42,13 @@ export function addressPlan(cidr: string): AddressPlan {
     const base = address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
     const dotted = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
     const half = 2 ** (32 - prefixLength - 1);
+    const gateway = dotted(base + 1);
     return {
         subnet: cidr,
-        gateway: dotted(base + 1),
+        gateway,
         fixed: Object.fromEntries(fixedOrder.map((server, index) => [server, dotted(base + 2 + index)])) as Record<FixedServer, string>,
         dynamicRange: `${dotted(base + half)}/${prefixLength + 1}`,
-        storeEndpoint: `${dotted(base + 1)}:${storePublishedPort}`,
+        storeEndpoint: `${gateway}:${storePublishedPort}`,
     };
 }
 
