@@ -32,6 +32,20 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Every server container's systemd takes inotify instances of the host's root user. At the kernel's
+# default of 128, a few stacks side by side use them up, and a booting container's systemd then
+# stalls before its services start ("Failed to create inotify object: Too many open files").
+instances=/proc/sys/fs/inotify/max_user_instances
+wanted_instances=1024
+if (($(<"$instances") < wanted_instances)); then
+  if ((EUID != 0)); then
+    echo "setup: warning: fs.inotify.max_user_instances is $(<"$instances"): server containers may stall at boot; as root: sysctl -w fs.inotify.max_user_instances=$wanted_instances" >&2
+  else
+    echo "setup: raising fs.inotify.max_user_instances from $(<"$instances") to $wanted_instances (server containers run systemd; until the next boot)" >&2
+    echo "$wanted_instances" >"$instances"
+  fi
+fi
+
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >&2
