@@ -70,6 +70,20 @@ function checkPort(port: number, what: string): void {
     check(Number.isInteger(port) && port >= 1 && port <= 65535, `${what} must be a TCP port (1-65535), not ${JSON.stringify(port)}`);
 }
 
+/** Inputs of {@link balancerCanaryScript}. */
+export interface BalancerCanaryArgs {
+    /** The release the canary servers run. */
+    readonly releaseId: string;
+    /** The canary servers: IPv4 addresses or host names. */
+    readonly servers: readonly string[];
+    /** The app's port on the servers. */
+    readonly port: number;
+    /** How long the canary serves beside the live release before its verdict, in seconds. */
+    readonly soakSeconds: number;
+    /** How long its servers may take to pass their first check, in seconds (default 60). */
+    readonly timeoutSeconds?: number;
+}
+
 /** The backend of release `releaseId`. */
 export function releaseBackend(releaseId: string): string {
     check(releaseIdPattern.test(releaseId), `releaseId must be 1-63 letters, digits, "_" or "-", starting with a letter or digit, not ${JSON.stringify(releaseId)}`);
@@ -112,9 +126,7 @@ export function balancerBaseConfig(port = 80): string {
     ].join("\n");
 }
 
-/** The backend of one release: its servers, checked with GET /health, round robin. */
-export function releaseBackendConfig(args: BalancerSwitchArgs): string {
-    const backend = releaseBackend(args.releaseId);
+function checkServers(args: { releaseId: string; servers: readonly string[]; port: number }): void {
     checkPort(args.port, "port");
     check(args.servers.length > 0, `release ${args.releaseId} has no servers`);
     for (const server of args.servers) {
@@ -122,14 +134,30 @@ export function releaseBackendConfig(args: BalancerSwitchArgs): string {
             `server ${JSON.stringify(server)} of release ${args.releaseId} is neither an IPv4 address nor a host name`);
     }
     check(new Set(args.servers).size === args.servers.length, `release ${args.releaseId} lists a server twice: ${args.servers.join(", ")}`);
+}
+
+function checkSeconds(seconds: number, what: string): void {
+    check(Number.isInteger(seconds) && seconds > 0, `${what} must be a positive whole number, not ${JSON.stringify(seconds)}`);
+}
+
+// A server passes one check to be UP, and fails two to go DOWN (haproxy presumes static servers UP at start).
+const serverChecks = "check inter 1s fall 2 rise 1";
+
+/**
+ * The backend of one release: its servers, checked with GET /health, round robin. A server's name
+ * starts with its release's id, which the response header takes from it: a canary admitted into
+ * this backend names its own release.
+ */
+export function releaseBackendConfig(args: BalancerSwitchArgs): string {
+    const backend = releaseBackend(args.releaseId);
+    checkServers(args);
     return [
         `backend ${backend}`,
         "    balance roundrobin",
         "    option httpchk GET /health",
         "    http-check expect status 200",
-        `    http-response set-header ${releaseHeader} ${args.releaseId}`,
-        // A server presumed UP at start must fail twice to go DOWN; one passed check proves it up.
-        ...args.servers.map((server, index) => `    server s${index} ${server}:${args.port} check inter 1s fall 2 rise 1`),
+        `    http-response set-header ${releaseHeader} %[srv_name,field(1,.)]`,
+        ...args.servers.map((server, index) => `    server ${args.releaseId}.s${index} ${server}:${args.port} ${serverChecks}`),
         "",
     ].join("\n");
 }
@@ -181,6 +209,19 @@ while True:
     "}",
 ];
 
+// The servers of backend $1, one per line, tab-separated: name, address, status, last check's
+// status, code and text, requests, 5xx answers, failed responses.
+const serverStats = [
+    "server_stats() {",
+    `  haproxy_cli ${adminSocketPath} "show stat $1 4 -1" | awk -F, -v OFS='\t' '`,
+    "    NR == 1 { sub(/^# /, \"\"); for (i = 1; i <= NF; i++) column[$i] = i; next }",
+    "    NF > 1 {",
+    "      check = $column[\"check_status\"]; sub(/^\\* /, \"\", check)",
+    "      print $column[\"svname\"], $column[\"addr\"], $column[\"status\"], check, $column[\"check_code\"], $column[\"last_chk\"], $column[\"stot\"], $column[\"hrsp_5xx\"], $column[\"eresp\"]",
+    "    }'",
+    "}",
+];
+
 /**
  * A bash script, run as root on the balancer, that makes release `releaseId` the live one: it
  * writes the release's backend, reloads haproxy seamlessly, waits for the old worker to go and
@@ -192,10 +233,11 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
     const backend = releaseBackend(args.releaseId);
     const backendConfig = releaseBackendConfig(args);
     const timeout = args.timeoutSeconds ?? 60;
-    check(Number.isInteger(timeout) && timeout > 0, `timeoutSeconds must be a positive whole number, not ${JSON.stringify(timeout)}`);
+    checkSeconds(timeout, "timeoutSeconds");
     return [
         "set -euo pipefail",
         ...socketClient,
+        ...serverStats,
         `die() { echo "balancer: release ${args.releaseId}: $*" >&2; exit 1; }`,
         `systemctl is-active --quiet haproxy || die "haproxy is not running here (systemctl status haproxy; journalctl -u haproxy)"`,
         "exec 9>/run/holodeck-balancer.lock",
@@ -238,15 +280,9 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         "",
         "# Every server must pass a check of its own: UP alone may be haproxy's presumption at start.",
         "not_up() {",
-        `  haproxy_cli ${adminSocketPath} ${shellQuote(`show stat ${backend} 4 -1`)} | awk -F, '`,
-        "    NR == 1 { sub(/^# /, \"\"); for (i = 1; i <= NF; i++) column[$i] = i; next }",
-        "    NF > 1 {",
-        "      status = $column[\"status\"]; check = $column[\"check_status\"]; sub(/^\\* /, \"\", check)",
-        "      if (status != \"UP\" || check != \"L7OK\")",
-        "        printf \"server %s (%s) is %s, last check %s %s %s\\n\", $column[\"svname\"], $column[\"addr\"], status, check, $column[\"check_code\"], $column[\"last_chk\"]",
-        "      found = 1",
-        "    }",
-        "    END { if (!found) print \"haproxy does not know the backend " + backend + "\" }'",
+        `  server_stats ${backend} | awk -F'\\t' '`,
+        "    { found = 1; if ($3 != \"UP\" || $4 != \"L7OK\") printf \"server %s (%s) is %s, last check %s %s %s\\n\", $1, $2, $3, $4, $5, $6 }",
+        `    END { if (!found) print "haproxy does not know the backend ${backend}" }'`,
         "}",
         `deadline=$((SECONDS + ${timeout}))`,
         "until problems=$(not_up) && [ -z \"$problems\" ]; do",
@@ -266,6 +302,108 @@ export function balancerSwitchScript(args: BalancerSwitchArgs): string {
         `printf 'live %s\\n' ${backend} >${liveMapPath}.new`,
         `mv ${liveMapPath}.new ${liveMapPath}`,
         `echo "balancer: release ${args.releaseId} is live (was: $live; $(elapsed))"`,
+    ].join("\n");
+}
+
+/** The name a canary server of release `releaseId` has in the live backend. */
+export function canaryServerName(releaseId: string, index: number): string {
+    return `${releaseId}.canary${index}`;
+}
+
+/**
+ * A bash script, run as root on the balancer, that tries release `releaseId` on its canary
+ * servers beside the live release: it adds them to the live backend at runtime (round robin, so
+ * they take their share of the requests), once each has passed a check; for `soakSeconds` every
+ * one must stay UP with no 5xx answer and no failed response. Then, passed or failed, it withdraws
+ * them (maintenance: what they serve finishes, nothing new reaches them), so the live release
+ * alone serves again, and it fails naming each server and what it did wrong. With no release live
+ * yet, or this one live already, there is nothing to try beside: it says so and passes. Canary
+ * servers an interrupted run left are withdrawn first; a reload drops any that remain.
+ */
+export function balancerCanaryScript(args: BalancerCanaryArgs): string {
+    const backend = releaseBackend(args.releaseId);
+    checkServers(args);
+    const timeout = args.timeoutSeconds ?? 60;
+    checkSeconds(timeout, "timeoutSeconds");
+    checkSeconds(args.soakSeconds, "soakSeconds");
+    const names = args.servers.map((_, index) => canaryServerName(args.releaseId, index));
+    return [
+        "set -euo pipefail",
+        ...socketClient,
+        ...serverStats,
+        `die() { echo "balancer: the canary of release ${args.releaseId}: $*" >&2; exit 1; }`,
+        `systemctl is-active --quiet haproxy || die "haproxy is not running here (systemctl status haproxy; journalctl -u haproxy)"`,
+        // Switches and canaries change the live backend one at a time.
+        "exec 9>/run/holodeck-balancer.lock",
+        "flock 9",
+        `live=$(awk '$1 == "live" { print $2 }' ${liveMapPath})`,
+        `if [ "$live" = ${noReleaseBackend} ]; then`,
+        `  echo "balancer: no release is live yet: the canary of release ${args.releaseId} has none to stand beside, and its gates were its trial"`,
+        "  exit 0",
+        "fi",
+        `if [ "$live" = ${backend} ]; then`,
+        `  echo "balancer: release ${args.releaseId} is live already: no canary"`,
+        "  exit 0",
+        "fi",
+        "",
+        "# Out of rotation at once (requests it serves finish), then deleted once it has no connection left.",
+        "withdraw() {",
+        '  local answer deadline=$((SECONDS + 30))',
+        '  answer=$(haproxy_cli ' + adminSocketPath + ' "set server $live/$1 state maint")',
+        '  if [[ $answer == *"No such server"* ]]; then return 0; fi',
+        '  until answer=$(haproxy_cli ' + adminSocketPath + ' "del server $live/$1") && [[ $answer == *"Server deleted."* ]]; do',
+        '    if ((SECONDS >= deadline)); then echo "balancer: $1 stays in maintenance, not deleted (${answer//$\'\\n\'/ }); the next reload drops it" >&2; return 0; fi',
+        "    sleep 0.5",
+        "  done",
+        "}",
+        `for stale in $(server_stats "$live" | awk -F'\\t' '$1 ~ /\\.canary[0-9]+$/ { print $1 }'); do`,
+        '  withdraw "$stale"',
+        '  echo "balancer: withdrew $stale, left by an earlier canary"',
+        "done",
+        "",
+        `names=(${names.map(shellQuote).join(" ")})`,
+        `addresses=(${args.servers.map((server) => shellQuote(`${server}:${args.port}`)).join(" ")})`,
+        `trap 'for name in "\${names[@]}"; do withdraw "$name"; done' EXIT`,
+        'for i in "${!names[@]}"; do',
+        `  answer=$(haproxy_cli ${adminSocketPath} "add server $live/\${names[$i]} \${addresses[$i]} ${serverChecks}")`,
+        '  [[ $answer == *"New server registered."* ]] || die "haproxy refused to add ${names[$i]} (${addresses[$i]}) to $live: $answer"',
+        `  haproxy_cli ${adminSocketPath} "enable health $live/\${names[$i]}" >/dev/null`,
+        "done",
+        "",
+        "# Ours in the live backend: a line for each that fails test $1 (checked, serving), or with $1 requests how many they served.",
+        "canaries() {",
+        '  server_stats "$live" | awk -F\'\\t\' -v names="${names[*]}" -v test="$1" \'',
+        '    BEGIN { count = split(names, list, " "); for (i = 1; i <= count; i++) ours[list[i]] = 1 }',
+        "    $1 in ours {",
+        "      seen[$1] = 1",
+        '      if (test == "checked" && $4 != "L7OK") printf "canary server %s (%s) has not passed a check: last check %s %s %s\\n", $1, $2, $4, $5, $6',
+        '      if (test == "serving" && ($3 !~ /^UP/ || $8 > 0 || $9 > 0))',
+        '        printf "canary server %s (%s) is %s after %d requests: %d answered 5xx, %d failed responses; last check %s %s %s\\n", $1, $2, $3, $7, $8, $9, $4, $5, $6',
+        '      if (test == "requests") requests += $7',
+        "    }",
+        '    END {',
+        '      if (test != "requests") for (name in ours) if (!(name in seen)) printf "canary server %s is gone from the live backend (haproxy reloaded?)\\n", name',
+        '      if (test == "requests") print requests + 0',
+        "    }'",
+        "}",
+        `deadline=$((SECONDS + ${timeout}))`,
+        'until problems=$(canaries checked) && [ -z "$problems" ]; do',
+        `  ((SECONDS < deadline)) || die "its servers did not pass a health check (GET /health) within ${timeout} s, and none served:"$'\\n'"$problems"`,
+        "  sleep 0.2",
+        "done",
+        'for name in "${names[@]}"; do',
+        `  haproxy_cli ${adminSocketPath} "enable server $live/$name" >/dev/null`,
+        "done",
+        `echo "balancer: the canary of release ${args.releaseId} (${names.length} server${names.length === 1 ? "" : "s"}) serves beside $live for ${args.soakSeconds} s"`,
+        "",
+        `end=$((SECONDS + ${args.soakSeconds}))`,
+        "while :; do",
+        '  problems=$(canaries serving)',
+        `  [ -z "$problems" ] || die "failed beside $live, and is withdrawn: the rollout stops here:"$'\\n'"$problems"`,
+        "  ((SECONDS < end)) || break",
+        "  sleep 1",
+        "done",
+        `echo "balancer: the canary of release ${args.releaseId} passed: $(canaries requests) requests in ${args.soakSeconds} s, none failed; withdrawn, the rest of the release follows"`,
     ].join("\n");
 }
 

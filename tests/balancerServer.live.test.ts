@@ -12,9 +12,12 @@ import { parse } from "yaml";
 import {
     adminSocketPath,
     balancerBaseConfig,
+    BalancerCanaryArgs,
+    balancerCanaryScript,
     balancerLiveScript,
     BalancerSwitchArgs,
     balancerSwitchScript,
+    canaryServerName,
     liveMapPath,
     masterSocketPath,
     releaseBackendConfig,
@@ -29,6 +32,7 @@ import { bootServer, inside, removeLabelled, serverImage } from "../tools/server
 
 const key = sshKeygenEd25519();
 const releaseA: BalancerSwitchArgs = { releaseId: "a00000000001", servers: ["10.1.2.3", "10.1.2.4"], port: 8000 };
+const canaryB: BalancerCanaryArgs = { releaseId: "b00000000002", servers: ["10.1.2.5"], port: 8000, soakSeconds: 30 };
 
 interface CloudConfig {
     ssh_keys: Record<string, string>;
@@ -69,7 +73,7 @@ describe("the balancer server's user data and switch script", function () {
             const userData = path.join(scratch, "user-data");
             fs.writeFileSync(userData, renderBalancerUserData({ sshHostKey: key }));
             run("cloud-init", ["schema", "--config-file", userData]);
-            for (const [name, script] of [["switch", balancerSwitchScript(releaseA)], ["live", balancerLiveScript()]]) {
+            for (const [name, script] of [["switch", balancerSwitchScript(releaseA)], ["canary", balancerCanaryScript(canaryB)], ["live", balancerLiveScript()]]) {
                 fs.writeFileSync(path.join(scratch, name), script);
                 run("shellcheck", ["--shell=bash", path.join(scratch, name)]);
             }
@@ -78,15 +82,15 @@ describe("the balancer server's user data and switch script", function () {
         }
     });
 
-    it("checks each server of a release on GET /health and names the release in a response header", function () {
+    it("checks each server of a release on GET /health and names the server's release in a response header", function () {
         assert.equal(releaseBackendConfig({ ...releaseA, servers: ["10.1.2.3", "app-1.internal"] }), [
             "backend release-a00000000001",
             "    balance roundrobin",
             "    option httpchk GET /health",
             "    http-check expect status 200",
-            `    http-response set-header ${releaseHeader} a00000000001`,
-            "    server s0 10.1.2.3:8000 check inter 1s fall 2 rise 1",
-            "    server s1 app-1.internal:8000 check inter 1s fall 2 rise 1",
+            `    http-response set-header ${releaseHeader} %[srv_name,field(1,.)]`,
+            "    server a00000000001.s0 10.1.2.3:8000 check inter 1s fall 2 rise 1",
+            "    server a00000000001.s1 app-1.internal:8000 check inter 1s fall 2 rise 1",
             "",
         ].join("\n"));
     });
@@ -111,7 +115,16 @@ describe("the balancer server's user data and switch script", function () {
         ];
         for (const [change, problem] of refusals) {
             assert.throws(() => balancerSwitchScript({ ...releaseA, ...change }), problem, JSON.stringify(change));
+            assert.throws(() => balancerCanaryScript({ ...canaryB, releaseId: releaseA.releaseId, ...change }), problem, JSON.stringify(change));
         }
+        assert.throws(() => balancerCanaryScript({ ...canaryB, soakSeconds: 0.5 }), /soakSeconds must be a positive whole number, not 0.5/);
+    });
+
+    it("names each canary server after its release, so the response header names the canary's release", function () {
+        assert.equal(canaryServerName("b00000000002", 1), "b00000000002.canary1");
+        const script = balancerCanaryScript({ ...canaryB, servers: ["10.1.2.5", "10.1.2.6"] });
+        assert.match(script, /^names=\(b00000000002\.canary0 b00000000002\.canary1\)$/m);
+        assert.match(script, /^addresses=\(10\.1\.2\.5:8000 10\.1\.2\.6:8000\)$/m);
     });
 });
 
@@ -124,16 +137,16 @@ const address = (host: number) => `10.213.77.${host}`;
 const balancerAddress = address(10);
 const appPort = 8000;
 
-/** The app: / answers its version, /health {"version": ...} with `healthStatus`. */
+/** The app: / answers its version with `pageStatus`, /health {"version": ...} with `healthStatus`. */
 const appProgram = `
 import http.server, json, sys
-version, health_status = sys.argv[1], int(sys.argv[2])
+version, health_status, page_status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 class App(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
         health = self.path == "/health"
         body = (json.dumps({"version": version}) if health else version).encode()
-        self.send_response(health_status if health else 200)
+        self.send_response(health_status if health else page_status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -180,8 +193,11 @@ describe("the balancer server, live", function () {
         // Its servers answer / but fail /health.
         C: { releaseId: "c00000000003", servers: [address(41)], port: appPort },
         D: { releaseId: "d00000000004", servers: [address(51)], port: appPort },
+        // Canaries: E is sound, F answers / with 500 (its /health is fine).
+        E: { releaseId: "e00000000005", servers: [address(61)], port: appPort },
+        F: { releaseId: "f00000000006", servers: [address(71)], port: appPort },
     };
-    const versionOf = { a00000000001: "A", b00000000002: "B", c00000000003: "C", d00000000004: "D" } as Record<string, string>;
+    const versionOf = { a00000000001: "A", b00000000002: "B", c00000000003: "C", d00000000004: "D", e00000000005: "E", f00000000006: "F" } as Record<string, string>;
 
     let sshDir: string;
     /**
@@ -225,12 +241,12 @@ describe("the balancer server, live", function () {
         const image = await serverImage();
         run(dockerClient, ["network", "create", "--label", runLabel, "--subnet", subnet, network]);
         // The server image has python3; the minimal base image has not.
-        const app = (name: string, ip: string, version: string, healthStatus: number) => run(dockerClient, [
+        const app = (name: string, ip: string, version: string) => run(dockerClient, [
             "run", "--detach", "--label", runLabel, "--name", `${network}-${name}`, "--network", network, "--ip", ip,
-            image, "python3", "-c", appProgram, version, String(healthStatus),
+            image, "python3", "-c", appProgram, version, version === "C" ? "500" : "200", version === "F" ? "500" : "200",
         ]);
         for (const [version, release] of Object.entries(releases)) {
-            release.servers.forEach((ip, index) => app(`${version}${index}`, ip, version, version === "C" ? 500 : 200));
+            release.servers.forEach((ip, index) => app(`${version}${index}`, ip, version));
         }
         // The admin's key reaches user debian through the meta-data, as a Nova key pair's does.
         const admin = sshKeygenEd25519();
@@ -284,7 +300,7 @@ describe("the balancer server, live", function () {
         const result = await onBalancer(balancerSwitchScript({ ...releases.C, timeoutSeconds: 5 }));
         assert.equal(result.status, 1, result.stdout + result.stderr);
         assert.match(result.stderr, /release c00000000003 is not switched in: its servers did not all pass their health check \(GET \/health\) within 5 s/);
-        assert.match(result.stderr, new RegExp(`server s0 \\(${releases.C.servers[0].replace(/\./g, "\\.")}:8000\\) is DOWN, last check L7STS 500 `));
+        assert.match(result.stderr, new RegExp(`server c00000000003\\.s0 \\(${releases.C.servers[0].replace(/\./g, "\\.")}:8000\\) is DOWN, last check L7STS 500 `));
         assert.match(result.stderr, /the live backend is still release-a00000000001/);
         assert.equal(await live(), "a00000000001\n");
         assert.deepEqual(new Set(await versionsSeen(20)), new Set(["200 A a00000000001"]));
@@ -389,6 +405,80 @@ describe("the balancer server, live", function () {
             // The same client as root gets an answer: the refusal is the socket's mode, not the client.
             assert.ok(Number((await inside(balancer, "python3", "-c", connect)).trim()) > 0);
         }
+    });
+
+    /** Runs `during` while clients GET / through the balancer, and gives what they saw, in order of start. */
+    async function underLoad<T>(during: () => Promise<T>, clients = 4): Promise<{ result: T; samples: Sample[] }> {
+        const samples: Sample[] = [];
+        let done = false;
+        const client = async (id: number) => {
+            const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+            try {
+                while (!done && samples.length < 50_000) {
+                    const start = performance.now();
+                    try {
+                        samples.push({ client: id, start, end: performance.now(), answer: await get("/", agent) });
+                    } catch (error) {
+                        samples.push({ client: id, start, end: performance.now(), error: (error as Error).message });
+                    }
+                }
+            } finally {
+                agent.destroy();
+            }
+        };
+        const load = Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
+        try {
+            return { result: await during(), samples: samples.sort((a, b) => a.start - b.start) };
+        } finally {
+            done = true;
+            await load;
+        }
+    }
+
+    /** How many canary servers the live backend D holds. */
+    const canaryServers = async () => inside(balancer, "bash", "-c",
+        `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("${adminSocketPath}"); s.sendall(b"show stat release-d00000000004 4 -1\\n"); s.shutdown(socket.SHUT_WR); print(s.makefile().read())' | cut -d, -f2 | grep -c canary || true`);
+
+    it("tries a sound canary beside the live release: it takes its share, passes, and is withdrawn", async function () {
+        assert.equal(await live(), "d00000000004\n");
+        const { result, samples } = await underLoad(() => onBalancer(balancerCanaryScript({ ...releases.E, soakSeconds: 3 })));
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, /the canary of release e00000000005 \(1 server\) serves beside release-d00000000004 for 3 s/);
+        assert.match(result.stdout, /the canary of release e00000000005 passed: \d+ requests in 3 s, none failed; withdrawn/);
+        const failed = samples.filter((sample) => sample.error || sample.answer?.status !== 200);
+        assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${samples.length} requests failed`);
+        for (const sample of samples) assert.equal(versionOf[sample.answer?.release ?? ""], sample.answer?.body, JSON.stringify(sample));
+        // One canary beside one server, round robin: about half, while it served.
+        const served = samples.filter((sample) => sample.answer?.body === "E");
+        const window = samples.filter((sample) => sample.start >= served[0].start && sample.start <= served[served.length - 1].start);
+        const share = served.length / window.length;
+        assert.ok(share > 0.4 && share < 0.6, `the canary served ${served.length} of the ${window.length} requests made while it served`);
+        console.error(`balancer: the canary served ${served.length} of ${window.length} requests while it served (${(100 * share).toFixed(0)} %), 0 failed`);
+        assert.equal(await live(), "d00000000004\n");
+        assert.deepEqual(new Set(await versionsSeen(10)), new Set(["200 D d00000000004"]));
+        assert.equal((await canaryServers()).trim(), "0", "a canary server is left in the backend");
+    });
+
+    it("withdraws a canary that answers 5xx under load and fails naming it; the live release alone serves", async function () {
+        const { result, samples } = await underLoad(() => onBalancer(balancerCanaryScript({ ...releases.F, soakSeconds: 60 })));
+        assert.equal(result.status, 1, result.stdout + result.stderr);
+        assert.match(result.stderr, /balancer: the canary of release f00000000006: failed beside release-d00000000004, and is withdrawn: the rollout stops here:\n/);
+        assert.match(result.stderr, new RegExp(`canary server f00000000006\\.canary0 \\(${releases.F.servers[0].replace(/\./g, "\\.")}:8000\\) is UP[^\n]* after \\d+ requests: [1-9]\\d* answered 5xx`));
+        // Every failed request was the canary's, and after its last one only D answered.
+        const failed = samples.filter((sample) => sample.error || sample.answer?.status !== 200);
+        assert.ok(failed.length > 0, "the canary's 500s never reached a client");
+        assert.deepEqual(failed.filter((sample) => sample.answer?.release !== "f00000000006"), []);
+        const lastCanary = failed[failed.length - 1];
+        assert.deepEqual(samples.filter((sample) => sample.start > lastCanary.end && sample.answer?.body !== "D"), []);
+        console.error(`balancer: the failing canary answered ${failed.length} of ${samples.length} requests with 500 before its withdrawal`);
+        assert.equal(await live(), "d00000000004\n");
+        assert.deepEqual(new Set(await versionsSeen(10)), new Set(["200 D d00000000004"]));
+        assert.equal((await canaryServers()).trim(), "0", "a canary server is left in the backend");
+    });
+
+    it("tries no canary of the live release itself", async function () {
+        const result = await onBalancer(balancerCanaryScript({ ...releases.D, soakSeconds: 3 }));
+        assert.deepEqual([result.status, result.stdout.trim()], [0, "balancer: release d00000000004 is live already: no canary"]);
     });
 });
 
