@@ -94,6 +94,10 @@ export interface AppSettings {
     readonly loadBalancer: boolean;
     /** How long the health gate waits for every server's /health, in seconds. */
     readonly healthTimeoutSeconds: number;
+    /** Servers of a new release tried beside the live one before the rest are made (0: no canary). */
+    readonly canary: number;
+    /** How long the canary serves beside the live release before its verdict, in seconds. */
+    readonly canarySoakSeconds: number;
     /** The app's configuration per environment: [app] of /etc/holodeck/<app>/config.ini. */
     readonly config: Readonly<Record<string, string>>;
     /** The app's secrets: [secrets] of that file; a Pulumi secret from the moment it is read. */
@@ -292,10 +296,21 @@ export function parseConfig(raw: RawConfig): HolodeckConfig {
         serverCount: read.integer("serverCount", 2, 1, maxServers, "servers per release"),
         loadBalancer: read.flag("loadBalancer", false),
         healthTimeoutSeconds: read.integer("healthTimeoutSeconds", 600, 30, 3600, "seconds the health gate waits"),
+        canary: read.integer("canary", 0, 0, maxServers - 1, "servers of a release tried first, beside the live one"),
+        canarySoakSeconds: read.integer("canarySoakSeconds", 60, 5, 3600, "seconds the canary serves before its verdict"),
         config: read.settings("appConfig", true),
         secrets: pulumi.secret(read.settings("appSecrets", false)),
     };
     if (app.port === 4505 || app.port === 4506) problem("appPort", `${app.port} is Salt's port: pick another`);
+    if (app.canary > 0) {
+        if (app.canary >= app.serverCount) {
+            problem("canary", `${app.canary} must be fewer than serverCount (${app.serverCount}): the canary is the first servers of a release, tried before the rest`);
+        }
+        if (!app.loadBalancer) problem("canary", "needs loadBalancer true: the canary is tried beside the live release behind the balancer");
+        if (substrate.kind === "openstack") {
+            problem("canary", "is not available on openstack yet: a member added to Octavia's live pool stays when the update fails, and only the Octavia API could withdraw a failed canary; set it to 0");
+        }
+    }
     const network = substrate.kind === "openstack" && substrate.networkId ? undefined : parsedNetwork;
     if (network) {
         // Two releases' servers side by side during a rollout, the master, the build minion and the
@@ -524,7 +539,7 @@ const keys = [
     "artifactSource", "promoteFrom", "appRepo", "commit", "appSubdir", "appName", "venvPrefix", "python", "appService",
     "pipFindLinks", "withPip", "substrate", "serverImage", "imageId", "flavor", "masterFlavor", "buildFlavor", "networkId", "networkCidr",
     "externalNetwork", "adminCidr", "sshUser", "saltVersion", "appPort", "appCidr", "serverCount", "loadBalancer", "keepReleases",
-    "healthTimeoutSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
+    "healthTimeoutSeconds", "canary", "canarySoakSeconds", "checkFile", "artifactFormats", "imageRepository", "imageBase", "registryUsername",
 ];
 const providerKeys = ["authUrl", "region"];
 /**

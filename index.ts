@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { AppServers } from "./components/appServers";
+import { AppServers, CanaryGroup } from "./components/appServers";
 import { Artifact, checkPromotion, Release, releaseId } from "./components/artifact";
 import { BuildMinion } from "./components/buildMinion";
 import { Docker } from "./components/docker";
@@ -14,7 +14,7 @@ import { existingSubnet } from "./components/network";
 import { OpenStack } from "./components/openStack";
 import { SaltMaster } from "./components/saltMaster";
 import { SaltStateTree } from "./components/saltStateTree";
-import { Balancer, Substrate } from "./components/substrate";
+import { Substrate } from "./components/substrate";
 import { localRepository } from "./lib/holoMaker";
 import { keepRelease, KeptReleases, parseKeptReleases } from "./lib/keptReleases";
 import { builderScripts, checkerRunner, readStateTree } from "./lib/repoFiles";
@@ -126,6 +126,29 @@ export = async () => {
         }),
     ));
 
+    // Gates in order: /health, the functional checks on the servers, then the load balancer
+    // switches to them and is checked too. Each failure fails the update: the old servers stay.
+    // With a canary, its servers pass the same gates and a trial beside the live release first.
+    const checks = app.checks && new FunctionalChecks("checks", {
+        master,
+        runner: checkerRunner(),
+        spec: app.checks.text,
+        variables: artifact.projectVersion.apply((version) => ({ VERSION: version })),
+        releaseId: release,
+    });
+    const urls = (addresses: pulumi.Output<string[]>) => addresses.apply((all) => all.map((address) => `http://${address}:${app.port}`));
+    const balancer = app.loadBalancer ? substrate.balancer("balancer") : undefined;
+    const canary = balancer && app.canary > 0 ? {
+        count: app.canary,
+        trial: ({ addresses, healthGate }: CanaryGroup) => balancer.tryCanary({
+            releaseId: release,
+            addresses,
+            port: app.port,
+            soakSeconds: app.canarySoakSeconds,
+            admitAfter: [checks ? checks.check("canary", urls(addresses), [healthGate]) : healthGate],
+        }),
+    } : undefined;
+
     const servers = new AppServers("app", {
         substrate,
         count: app.serverCount,
@@ -139,30 +162,12 @@ export = async () => {
         healthTimeoutSeconds: app.healthTimeoutSeconds,
         saltVersion: infra.saltVersion,
         master,
+        canary,
     });
-
-    // Gates in order: /health, the functional checks on the servers, then the load balancer
-    // switches to them and is checked too. Each failure fails the update: the old servers stay.
-    const checks = app.checks && new FunctionalChecks("checks", {
-        master,
-        runner: checkerRunner(),
-        spec: app.checks.text,
-        variables: artifact.projectVersion.apply((version) => ({ VERSION: version })),
-        releaseId: release,
-    });
-    const serverGate = checks
-        ? checks.check("servers", servers.addresses.apply((addresses) => addresses.map((address) => `http://${address}:${app.port}`)), [servers.healthGate])
-        : servers.healthGate;
-    let balancer: Balancer | undefined;
-    if (app.loadBalancer) {
-        balancer = substrate.balancer("balancer", {
-            releaseId: release,
-            servers,
-            port: app.port,
-            admitAfter: [serverGate],
-        });
-        const { vipAddress, port } = balancer;
-        checks?.check("load-balancer", vipAddress.apply((vip) => [`http://${vip}:${port}`]), [balancer.listener]);
+    const serverGate = checks ? checks.check("servers", urls(servers.addresses), [servers.healthGate]) : servers.healthGate;
+    if (balancer) {
+        const serving = balancer.serve({ releaseId: release, servers, port: app.port, admitAfter: [serverGate] });
+        checks?.check("load-balancer", balancer.vipAddress.apply((vip) => [`http://${vip}:${balancer.port}`]), [serving]);
     }
     // Reached only when every gate passed; without a check file, the health gate is all there is.
     const verdict: pulumi.Output<Verdict> = checks

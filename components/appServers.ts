@@ -146,6 +146,22 @@ export function minionKeyDeleteScript(minion: string, masterServerId: string, op
     return onlyOn(masterServerId, `${options.saltKey ?? "salt-key"} -y -d ${shellQuote(minion)}`, options.root ?? "");
 }
 
+/** The canary servers of a release, as its trial sees them. */
+export interface CanaryGroup {
+    /** Their private addresses. */
+    readonly addresses: pulumi.Output<string[]>;
+    /** Their health gate: the trial starts after it. */
+    readonly healthGate: command.remote.Command;
+}
+
+/** The first servers of a release, made and tried before the rest. */
+export interface Canary {
+    /** How many, fewer than the release's servers. */
+    readonly count: number;
+    /** Tries them once their health gate passed; the rest of the servers are made only after what it returns. */
+    readonly trial: (canary: CanaryGroup) => pulumi.Resource;
+}
+
 export interface AppServersArgs {
     /** Where the servers run. */
     readonly substrate: Substrate;
@@ -175,11 +191,14 @@ export interface AppServersArgs {
      * servers stay).
      */
     readonly master: SaltMaster;
+    /** Its canary: the first servers, tried before the rest are made (default: none, all are made at once). */
+    readonly canary?: Canary;
 }
 
 /**
  * N servers for one release. A new release replaces every server (new ones are created and pass
- * the health gate before Pulumi deletes the old ones); each server is a Salt minion with its own
+ * the health gate before Pulumi deletes the old ones; with a canary, its servers are made, gated
+ * and tried first, and the rest only once it passed); each server is a Salt minion with its own
  * Pulumi-generated key, pre-seeded on the master and removed from it with the server.
  */
 export class AppServers extends pulumi.ComponentResource {
@@ -217,7 +236,7 @@ export class AppServers extends pulumi.ComponentResource {
 
         // Resolved once for all servers: per-server Outputs are what evaluation time goes to.
         const shared = pulumi.all([args.app, args.releaseId, master.privateAddress, master.publicKeyPem, master.finger]);
-        const servers = Array.from({ length: args.count }, (_, index) => {
+        const makeServer = (index: number, after: pulumi.Resource[]) => {
             const id = shared.apply(([app, releaseId]) => minionId(app, args.stack, releaseId, index));
             const key = new tls.PrivateKey(`${name}-${index}-minion-key`, { algorithm: "RSA", rsaBits: 2048 }, {
                 ...releaseBound,
@@ -239,22 +258,38 @@ export class AppServers extends pulumi.ComponentResource {
                     })));
             const server = args.substrate.appServer(`${name}-${index}`, { userData, minionId: id, releaseId: args.releaseId }, {
                 ...releaseBound,
-                dependsOn: [seed, pillar],
+                dependsOn: [seed, pillar, ...after],
             });
             return { id, server };
-        });
+        };
+        const healthGate = (gateName: string, gated: ReturnType<typeof makeServer>[]) => {
+            const addresses = pulumi.all(gated.map(({ server }) => server.address));
+            const gate = new command.remote.Command(gateName, {
+                connection: master.connection,
+                create: pulumi.all([addresses, pulumi.all(gated.map(({ id }) => id)), args.projectVersion]).apply(([urls, minionIds, version]) => healthGateScript({
+                    urls: urls.map((address) => `http://${address}:${args.port}/health`),
+                    minionIds,
+                    version,
+                    timeoutSeconds: args.healthTimeoutSeconds,
+                })),
+            }, { ...releaseBound, dependsOn: gated.map(({ server }) => server.resource) });
+            return { addresses, gate };
+        };
 
-        this.addresses = pulumi.all(servers.map(({ server }) => server.address));
+        // The canary's servers first, then the rest once its trial has passed.
+        const canaryCount = args.canary?.count ?? 0;
+        const canary = Array.from({ length: canaryCount }, (_, index) => makeServer(index, []));
+        let restAfter: pulumi.Resource[] = [];
+        if (args.canary) {
+            const gated = healthGate(`${name}-canary-gate`, canary);
+            restAfter = [args.canary.trial({ addresses: gated.addresses, healthGate: gated.gate })];
+        }
+        const servers = [...canary, ...Array.from({ length: args.count - canaryCount }, (_, rest) => makeServer(canaryCount + rest, restAfter))];
+
+        const gated = healthGate(`${name}-health-gate`, servers);
+        this.addresses = gated.addresses;
         this.minionIds = pulumi.all(servers.map(({ id }) => id));
-        this.healthGate = new command.remote.Command(`${name}-health-gate`, {
-            connection: master.connection,
-            create: pulumi.all([this.addresses, this.minionIds, args.projectVersion]).apply(([addresses, minionIds, version]) => healthGateScript({
-                urls: addresses.map((address) => `http://${address}:${args.port}/health`),
-                minionIds,
-                version,
-                timeoutSeconds: args.healthTimeoutSeconds,
-            })),
-        }, { ...releaseBound, dependsOn: servers.map(({ server }) => server.resource) });
+        this.healthGate = gated.gate;
 
         this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds });
     }

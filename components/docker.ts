@@ -4,7 +4,7 @@ import { AddressPlan, addressPlan, FixedServer } from "../lib/containerServers";
 import { ContainerBalancer } from "./containerBalancer";
 import { ContainerPlacement, ContainerServer, ContainerServerArgs, serverContainer } from "./containerServer";
 import { ContainerStore } from "./containerStore";
-import { AppServer, AppServerSpec, Balancer, BalancerArgs, Host, HostSpec, Store, Substrate } from "./substrate";
+import { AppServer, AppServerSpec, Balancer, Host, HostSpec, Store, Substrate } from "./substrate";
 
 export interface DockerArgs {
     /** The stack's name: every container, network and image reference of it is labelled with it. */
@@ -83,7 +83,7 @@ export class Docker implements Substrate {
         return new ContainerStore(name, { docker: this });
     }
 
-    balancer(name: string, args: BalancerArgs): Balancer {
-        return new ContainerBalancer(name, { ...args, docker: this });
+    balancer(name: string): Balancer {
+        return new ContainerBalancer(name, { docker: this });
     }
 }

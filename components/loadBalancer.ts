@@ -1,8 +1,8 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { Balancer, BalancerArgs } from "./substrate";
+import { Balancer, BalancedRelease } from "./substrate";
 
-export interface LoadBalancerArgs extends BalancerArgs {
+export interface LoadBalancerArgs {
     /** Subnet of the VIP and of the members. */
     readonly subnetId: pulumi.Input<string>;
     /** External network the floating IP comes from. */
@@ -22,31 +22,47 @@ export class LoadBalancer extends pulumi.ComponentResource implements Balancer {
     readonly publicAddress: pulumi.Output<string>;
     /** Port the listener serves HTTP on. */
     readonly port = 80;
-    /** Updated last: once it is, the balancer serves the new release. */
-    readonly listener: openstack.loadbalancer.Listener;
+    private readonly name: string;
+    private readonly subnetId: pulumi.Input<string>;
+    private readonly balancer: openstack.loadbalancer.LoadBalancer;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("holodeck:index:LoadBalancer", name, {}, opts);
-        const parent = { parent: this };
-        const releaseBound = { ...parent, replacementTrigger: args.releaseId };
+        this.name = name;
+        this.subnetId = args.subnetId;
+        this.balancer = new openstack.loadbalancer.LoadBalancer(`${name}-lb`, { vipSubnetId: args.subnetId }, { parent: this });
+        this.vipAddress = this.balancer.vipAddress;
+        // Rackspace's load balancers are reached through a floating IP on their VIP port.
+        this.publicAddress = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork, portId: this.balancer.vipPortId }, { parent: this }).address;
 
-        const balancer = new openstack.loadbalancer.LoadBalancer(`${name}-lb`, { vipSubnetId: args.subnetId }, parent);
-        this.vipAddress = balancer.vipAddress;
+        this.registerOutputs({ vipAddress: this.vipAddress, publicAddress: this.publicAddress });
+    }
+
+    /** The release's pool, its members and health monitor, and the listener switched to it: updated last. */
+    serve(release: BalancedRelease): openstack.loadbalancer.Listener {
+        const name = this.name;
+        const parent = { parent: this };
+        const releaseBound = { ...parent, replacementTrigger: release.releaseId };
         const pool = new openstack.loadbalancer.Pool(`${name}-pool`, {
-            loadbalancerId: balancer.id, protocol: "HTTP", lbMethod: "ROUND_ROBIN",
+            loadbalancerId: this.balancer.id, protocol: "HTTP", lbMethod: "ROUND_ROBIN",
         }, releaseBound);
         new openstack.loadbalancer.Monitor(`${name}-health`, {
             poolId: pool.id, type: "HTTP", urlPath: "/health", expectedCodes: "200", delay: 5, timeout: 3, maxRetries: 3,
         }, releaseBound);
-        const members = Array.from({ length: args.servers.count }, (_, index) => new openstack.loadbalancer.Member(`${name}-member-${index}`, {
-            poolId: pool.id, address: args.servers.addresses.apply((all) => all[index]), protocolPort: args.port, subnetId: args.subnetId,
-        }, { ...releaseBound, dependsOn: args.admitAfter }));
-        this.listener = new openstack.loadbalancer.Listener(`${name}-http`, {
-            loadbalancerId: balancer.id, protocol: "HTTP", protocolPort: this.port, defaultPoolId: pool.id,
+        const members = Array.from({ length: release.servers.count }, (_, index) => new openstack.loadbalancer.Member(`${name}-member-${index}`, {
+            poolId: pool.id, address: release.servers.addresses.apply((all) => all[index]), protocolPort: release.port, subnetId: this.subnetId,
+        }, { ...releaseBound, dependsOn: release.admitAfter }));
+        return new openstack.loadbalancer.Listener(`${name}-http`, {
+            loadbalancerId: this.balancer.id, protocol: "HTTP", protocolPort: this.port, defaultPoolId: pool.id,
         }, { ...parent, dependsOn: members });
-        // Rackspace's load balancers are reached through a floating IP on their VIP port.
-        this.publicAddress = new openstack.networking.FloatingIp(`${name}-ip`, { pool: args.externalNetwork, portId: balancer.vipPortId }, parent).address;
+    }
 
-        this.registerOutputs({ vipAddress: this.vipAddress, publicAddress: this.publicAddress });
+    /**
+     * Not on Octavia (config.ts refuses holodeck:canary on openstack): a member Pulumi added to
+     * the live pool stays there when a later step fails, and only the Octavia API, with the
+     * cloud's credentials, could take a failed canary out of rotation.
+     */
+    tryCanary(): pulumi.Resource {
+        throw new pulumi.ResourceError("a canary cannot be tried on an Octavia load balancer yet: set holodeck:canary to 0", this);
     }
 }

@@ -4,7 +4,7 @@ import { ArtifactStore } from "./artifactStore";
 import { LoadBalancer } from "./loadBalancer";
 import { ManagedServer } from "./managedServer";
 import { ExistingSubnet, Network } from "./network";
-import { AppServer, AppServerSpec, Balancer, BalancerArgs, Host, HostRole, HostSpec, Store, Substrate } from "./substrate";
+import { AppServer, AppServerSpec, Balancer, Host, HostRole, HostSpec, Store, Substrate } from "./substrate";
 
 export interface OpenStackArgs {
     /** Keystone v3 URL of the cloud (the provider's openstack:authUrl). */
@@ -111,7 +111,7 @@ export class OpenStack implements Substrate {
         return new ArtifactStore(name, { authUrl: this.args.authUrl, region: this.args.region });
     }
 
-    balancer(name: string, args: BalancerArgs): Balancer {
-        return new LoadBalancer(name, { ...args, subnetId: this.network.subnetId, externalNetwork: this.args.externalNetwork });
+    balancer(name: string): Balancer {
+        return new LoadBalancer(name, { subnetId: this.network.subnetId, externalNetwork: this.args.externalNetwork });
     }
 }

@@ -67,8 +67,8 @@ export interface Store {
     copyIn(release: Release, master: SaltMaster, publisher: ShippedFile): pulumi.Output<string>;
 }
 
-/** Inputs of a balancer. */
-export interface BalancerArgs {
+/** A release a balancer switches to. */
+export interface BalancedRelease {
     /** The release whose servers it serves: a new release gets a new pool. */
     readonly releaseId: pulumi.Input<string>;
     /** The release's servers. */
@@ -76,6 +76,20 @@ export interface BalancerArgs {
     /** The app's port on the servers. */
     readonly port: number;
     /** The servers join only after these have passed (the health gate, the functional checks). */
+    readonly admitAfter: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The canary of a release: its first servers, tried beside the live release. */
+export interface CanaryTrial {
+    /** The release the canary servers run. */
+    readonly releaseId: pulumi.Input<string>;
+    /** The canary servers' private addresses. */
+    readonly addresses: pulumi.Input<string[]>;
+    /** The app's port on the servers. */
+    readonly port: number;
+    /** How long they serve beside the live release before the verdict, in seconds. */
+    readonly soakSeconds: number;
+    /** They join only after these have passed (their health gate, their functional checks). */
     readonly admitAfter: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -87,8 +101,13 @@ export interface Balancer {
     readonly publicAddress: pulumi.Output<string>;
     /** Port it serves HTTP on. */
     readonly port: number;
-    /** Completes once it serves the new release. */
-    readonly listener: pulumi.Resource;
+    /** Switches it to `release`: what this returns completes once it serves it. */
+    serve(release: BalancedRelease): pulumi.Resource;
+    /**
+     * Tries `canary` beside the live release and withdraws it again: what this returns completes
+     * only if the canary passed, and otherwise fails the update with the live release serving alone.
+     */
+    tryCanary(canary: CanaryTrial): pulumi.Resource;
 }
 
 /**
@@ -106,6 +125,6 @@ export interface Substrate {
     appServer(name: string, spec: AppServerSpec, opts: pulumi.CustomResourceOptions): AppServer;
     /** The stack's artifact store `name`. */
     artifactStore(name: string): Store;
-    /** A balancer `name` in front of the release's servers. */
-    balancer(name: string, args: BalancerArgs): Balancer;
+    /** A balancer `name`, for the releases' servers. */
+    balancer(name: string): Balancer;
 }

@@ -60,7 +60,7 @@ describe("stack configuration", () => {
             },
             infra: { networkCidr: "10.80.0.0/24", sshUser: "debian", saltVersion: "3008" },
             app: {
-                port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, config: { greeting: "Hello" },
+                port: 8000, allowedCidr: "", serverCount: 2, loadBalancer: false, healthTimeoutSeconds: 600, canary: 0, canarySoakSeconds: 60, config: { greeting: "Hello" },
                 checks: { file: "examples/hello/holodeck-checks.yaml", text: fs.readFileSync(path.join(root, "examples/hello/holodeck-checks.yaml"), "utf8") },
             },
         });
@@ -73,6 +73,17 @@ describe("stack configuration", () => {
             const config = parseConfig({ ...common, substrate: "docker" });
             assert.deepEqual(config.substrate, { kind: "docker", serverImage: "holodeck/server:bookworm" });
             assert.deepEqual(config.infra, { networkCidr: "10.80.0.0/24", sshUser: "debian", saltVersion: "3008" });
+        });
+
+        it("tries a canary of fewer servers than a release has, behind the balancer, on docker only", () => {
+            const docker = { ...common, substrate: "docker", loadBalancer: "true", serverCount: "3" };
+            const { canary, canarySoakSeconds } = parseConfig({ ...docker, canary: "2", canarySoakSeconds: "30" }).app;
+            assert.deepEqual([canary, canarySoakSeconds], [2, 30]);
+            assert.deepEqual(problemsOf({ ...docker, canary: "3" }), ["holodeck:canary 3 must be fewer than serverCount (3): the canary is the first servers of a release, tried before the rest"]);
+            assert.deepEqual(problemsOf({ ...docker, canary: "1", loadBalancer: "false" }), ["holodeck:canary needs loadBalancer true: the canary is tried beside the live release behind the balancer"]);
+            assert.deepEqual(problemsOf({ ...docker, canary: "-1" }), ["holodeck:canary '-1' must be a whole number from 0 to 19 (servers of a release tried first, beside the live one)"]);
+            assert.deepEqual(problemsOf({ ...docker, canary: "1", canarySoakSeconds: "4" }), ["holodeck:canarySoakSeconds '4' must be a whole number from 5 to 3600 (seconds the canary serves before its verdict)"]);
+            assert.match(problemsOf({ ...valid, loadBalancer: "true", serverCount: "3", canary: "1" }).join("\n"), /^holodeck:canary is not available on openstack yet: .*; set it to 0$/);
         });
 
         it("refuses OpenStack keys on docker, and an unknown substrate, naming the fix", () => {
