@@ -12,7 +12,7 @@ import { stackLabel } from "../components/docker";
 import { releaseHeader } from "../lib/balancerServer";
 import { repoRoot } from "../lib/paths";
 import { dockerClient, dockerUnavailable } from "../tools/docker";
-import { commitDirectory, Finished, run, sampleAppDir } from "../tools/localRelease";
+import { commitDirectory, Finished, run, sampleAppDir, sampleGitEnv } from "../tools/localRelease";
 import { inside, serverImage } from "../tools/serverContainer";
 import { Workspace } from "./realEngine";
 
@@ -53,10 +53,7 @@ export function commitChange(repo: string, base: string, branch: string, edits: 
         assert.notEqual(after, before, `the edit of ${file} for ${branch} changed nothing`);
         fs.writeFileSync(full, after);
     }
-    const date = "2026-01-03T03:04:05Z";
-    const env = { ...process.env, GIT_AUTHOR_NAME: "Holodeck Sample", GIT_AUTHOR_EMAIL: "sample@holodeck.invalid", GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_NAME: "Holodeck Sample", GIT_COMMITTER_EMAIL: "sample@holodeck.invalid", GIT_COMMITTER_DATE: date };
-    run("git", ["commit", "-q", "-am", branch], { cwd: repo, env });
+    run("git", ["commit", "-q", "-am", branch], { cwd: repo, env: sampleGitEnv("2026-01-03T03:04:05Z") });
     return run("git", ["rev-parse", "HEAD"], { cwd: repo }).trim();
 }
 

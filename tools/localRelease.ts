@@ -75,13 +75,9 @@ export function runAsync(command: string, args: string[], options: { cwd?: strin
     });
 }
 
-/**
- * Copies `source` into a new git repository at `repoDir` and commits it with a fixed author and
- * date, so the same files always give the same commit. Returns the commit's SHA.
- */
-export function commitDirectory(source: string, repoDir: string, date = "2026-01-02T03:04:05Z"): string {
-    fs.cpSync(source, repoDir, { recursive: true, filter: (src) => !/(__pycache__|\.egg-info|\/build)$/.test(src) });
-    const env = {
+/** git's environment for the sample's commits: a fixed author and committer, both dated `date`, so a commit's content fixes its SHA. */
+export function sampleGitEnv(date: string): NodeJS.ProcessEnv {
+    return {
         ...process.env,
         GIT_AUTHOR_NAME: "Holodeck Sample",
         GIT_AUTHOR_EMAIL: "sample@holodeck.invalid",
@@ -90,6 +86,15 @@ export function commitDirectory(source: string, repoDir: string, date = "2026-01
         GIT_COMMITTER_EMAIL: "sample@holodeck.invalid",
         GIT_COMMITTER_DATE: date,
     };
+}
+
+/**
+ * Copies `source` into a new git repository at `repoDir` and commits it with a fixed author and
+ * date, so the same files always give the same commit. Returns the commit's SHA.
+ */
+export function commitDirectory(source: string, repoDir: string, date = "2026-01-02T03:04:05Z"): string {
+    fs.cpSync(source, repoDir, { recursive: true, filter: (src) => !/(__pycache__|\.egg-info|\/build)$/.test(src) });
+    const env = sampleGitEnv(date);
     run("git", ["init", "-q", "-b", "main"], { cwd: repoDir, env });
     run("git", ["add", "-A"], { cwd: repoDir, env });
     run("git", ["commit", "-q", "-m", "Sample release"], { cwd: repoDir, env });
