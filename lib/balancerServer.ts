@@ -401,7 +401,8 @@ export function balancerCanaryScript(args: BalancerCanaryArgs): string {
         '  problems=$(canaries serving)',
         `  [ -z "$problems" ] || die "failed beside $live, and is withdrawn: the rollout stops here:"$'\\n'"$problems"`,
         "  ((SECONDS < end)) || break",
-        "  sleep 1",
+        // Every poll's delay is a failing canary's share of requests that fail meanwhile.
+        "  sleep 0.2",
         "done",
         `echo "balancer: the canary of release ${args.releaseId} passed: $(canaries requests) requests in ${args.soakSeconds} s, none failed; withdrawn, the rest of the release follows"`,
     ].join("\n");
