@@ -21,7 +21,7 @@ export interface CheckScriptArgs {
 
 /**
  * The shell script the master runs: Debian's Node.js if it is missing (a master made before
- * checks existed), the check file in by heredoc, holodeck-check with the JSON report on stdout
+ * checks existed; apt's locks waited for), the check file in by heredoc, holodeck-check with the JSON report on stdout
  * and its table on stderr. It exits 1 when a check fails, which fails the update.
  */
 export function checkScript(args: CheckScriptArgs): string {
@@ -34,7 +34,15 @@ export function checkScript(args: CheckScriptArgs): string {
         "set -euo pipefail",
         "if ! command -v node >/dev/null; then",
         "  echo 'functional checks: installing Node.js from the distribution' >&2",
-        "  sudo apt-get update -q >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs >&2",
+        // A fresh cloud server's apt-daily may hold apt's locks; DPkg::Lock::Timeout waits for
+        // dpkg's, but apt-get update fails at once on the lists' lock.
+        "  for attempt in $(seq 12); do",
+        "    sudo apt-get update -q >&2 && break",
+        "    ((attempt < 12)) || { echo 'functional checks: apt-get update failed 12 times' >&2; exit 1; }",
+        "    echo 'functional checks: apt-get update failed (another apt run holding its lock?); trying again in 10 s' >&2",
+        "    sleep 10",
+        "  done",
+        "  sudo DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q nodejs >&2",
         "fi",
         "node -e 'process.exit(Number(process.versions.node.split(\".\")[0]) >= 18 ? 0 : 1)' ||",
         "  { echo \"functional checks: holodeck-check needs Node.js 18 or later; this server has $(node --version)\" >&2; exit 1; }",

@@ -11,6 +11,7 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bundleChecker } from "../lib/repoFiles";
+import { shellQuote } from "../lib/shell";
 import { checkScript, parseReport } from "../components/functionalChecks";
 import { renderJUnit, renderTable } from "../checker/report";
 import { CheckResult, runChecks, RunReport } from "../checker/run";
@@ -437,6 +438,38 @@ checks:
             assert.equal(parseReport(failing.stdout).failures, 4);
             assert.match(failing.stderr, /FAIL +json +.*\$\.version/);
             assert.deepEqual(fs.readdirSync(cliDir).filter((file) => file.startsWith("tmp")), [], "the check file's copy is removed");
+        });
+
+        it("installs Debian's Node.js first on a master without it, waiting while another apt run holds apt's lock", () => {
+            // Only fakes of sudo, apt-get and sleep, and the tools the script uses: no node until apt-get installs it.
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "holodeck-apt-"));
+            try {
+                const log = path.join(bin, "log");
+                for (const tool of ["mktemp", "cat", "rm", "seq", "grep", "ln"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, tool));
+                const fake = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+                fake("sudo", 'exec /usr/bin/env "$@"');
+                fake("sleep", `echo "sleep $*" >>${log}`);
+                // The lists' lock is held for the first two updates, as apt-daily would hold it.
+                fake("apt-get", [
+                    `echo "$*" >>${log}`,
+                    'if [ "$1" = update ]; then',
+                    `  [ "$(grep -c '^update' ${log})" -gt 2 ] || { echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 7 (apt-get)" >&2; exit 100; }`,
+                    "else",
+                    `  ln -s ${shellQuote(process.execPath)} ${bin}/node`,
+                    "fi",
+                ].join("\n"));
+                const result = spawnSync("/bin/bash", ["-c", checkScript({ runner: cli, spec: fs.readFileSync(sampleChecks, "utf8"), variables: { VERSION: projectVersion }, targets: [apps[0].url] })], {
+                    encoding: "utf8", cwd: cliDir, env: { PATH: bin, TMPDIR: cliDir }, stdio: ["ignore", "pipe", "pipe"],
+                });
+                assert.equal(result.status, 0, result.stderr);
+                assert.equal(parseReport(result.stdout).passed, true);
+                assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), [
+                    "update -q", "sleep 10", "update -q", "sleep 10", "update -q", "-o DPkg::Lock::Timeout=300 install -y -q nodejs",
+                ]);
+                assert.equal(result.stderr.match(/apt-get update failed \(another apt run holding its lock\?\); trying again in 10 s/g)?.length, 2);
+            } finally {
+                fs.rmSync(bin, { recursive: true, force: true });
+            }
         });
 
         it("prints its usage with --help", async () => {
