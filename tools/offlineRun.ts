@@ -148,6 +148,10 @@ function fakeState(type: string, name: string, given: Record<string, unknown>, c
             const bytes = Buffer.from(digest("bytes", name).repeat(8), "hex").subarray(0, Number(plain.length));
             return { ...inputs, hex: bytes.toString("hex"), base64: bytes.toString("base64") };
         }
+        case "docker:index/container:Container": {
+            const [network] = plain.networksAdvanced as { ipv4Address?: string }[];
+            return { ...inputs, networkDatas: [{ ipAddress: network.ipv4Address ?? address("10.80.0", name) }] };
+        }
         case "openstack:loadbalancer/loadBalancer:LoadBalancer":
             return { ...inputs, vipAddress: address("10.80.0", name) };
         case "openstack:identity/applicationCredential:ApplicationCredential":
