@@ -92,26 +92,20 @@ export = async () => {
 
     // Each stack keeps its releases in a store of its own: prod never depends on test's.
     const store = substrate.artifactStore("artifacts");
-    let artifact: Artifact;
-    let builtBy: BuildMinion | undefined;
-    if (config.release.kind === "build") {
-        const minion = new BuildMinion("build-minion", {
-            substrate,
-            build: config.release.build,
-            indexUrl: config.release.indexUrl,
-            store,
-            builder,
-            image: config.release.image,
-            appPort: app.port,
-            kept,
-        });
-        artifact = new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image });
-        builtBy = minion;
-    } else {
-        // The master reaches both stores; the .deb is stored here only if its sha256 is the verified one.
-        const copied = store.copyIn(promoted!, master, builder.publish);
-        artifact = new Artifact("artifact", { promoted: promoted!, url: store.downloadUrl(copied) });
-    }
+    const minion = config.release.kind === "build" ? new BuildMinion("build-minion", {
+        substrate,
+        build: config.release.build,
+        indexUrl: config.release.indexUrl,
+        store,
+        builder,
+        image: config.release.image,
+        appPort: app.port,
+        kept,
+    }) : undefined;
+    // Promoted: the master reaches both stores, and the .deb is stored here only if its sha256 is the verified one.
+    const artifact = minion
+        ? new Artifact("artifact", { manifest: minion.manifest, url: store.downloadUrl(minion.manifest.file), image: minion.image })
+        : new Artifact("artifact", { promoted: promoted!, url: store.downloadUrl(store.copyIn(promoted!, master, builder.publish)) });
 
     const stateTree = new SaltStateTree("salt-states", { master, files: readStateTree() });
     // Keyed with a secret of the stack's own, the id confirms no guess at the secrets: it may be
@@ -174,8 +168,8 @@ export = async () => {
         ? checks.verdict()
         : servers.healthGate.stdout.apply(() => ({ passed: true, checks: 0, failures: 0, at: new Date().toISOString() }));
     // Exported only by an update whose gates all passed: the release is verified.
-    const keptAfter = (minion: BuildMinion, passed: pulumi.Output<Verdict>) =>
-        pulumi.all([minion.manifest, passed]).apply(([manifest]) => keepRelease(kept, { buildKey: minion.buildKey, manifest }, !minion.reused, keep));
+    const keptReleasesAfter = (built: BuildMinion) =>
+        pulumi.all([built.manifest, verdict]).apply(([manifest]) => keepRelease(kept, { buildKey: built.buildKey, manifest }, !built.reused, keep));
     return {
         masterAddress: master.publicAddress,
         masterPrivateAddress: master.privateAddress,
@@ -189,6 +183,6 @@ export = async () => {
         ...(balancer ? { loadBalancerAddress: balancer.publicAddress } : {}),
         verified: verdict.passed,
         verification: pulumi.all([artifact.sha256, artifact.commit, verdict]).apply(([sha256, commit, found]) => ({ sha256, commit, ...found })),
-        ...(builtBy && keep > 0 ? { keptReleases: keptAfter(builtBy, verdict) } : {}),
+        ...(minion && keep > 0 ? { keptReleases: keptReleasesAfter(minion) } : {}),
     };
 };
