@@ -146,7 +146,7 @@ export function minionKeyDeleteScript(minion: string, masterServerId: string, op
     return onlyOn(masterServerId, `${options.saltKey ?? "salt-key"} -y -d ${shellQuote(minion)}`, options.root ?? "");
 }
 
-/** The canary servers of a release, as its trial sees them. */
+/** Servers of a release behind a health gate of their own: the canary's, as its trial sees them. */
 export interface CanaryGroup {
     /** Their private addresses. */
     readonly addresses: pulumi.Output<string[]>;
@@ -262,9 +262,9 @@ export class AppServers extends pulumi.ComponentResource {
             });
             return { id, server };
         };
-        const healthGate = (gateName: string, gated: ReturnType<typeof makeServer>[]) => {
+        const gate = (gateName: string, gated: ReturnType<typeof makeServer>[]): CanaryGroup => {
             const addresses = pulumi.all(gated.map(({ server }) => server.address));
-            const gate = new command.remote.Command(gateName, {
+            const healthGate = new command.remote.Command(gateName, {
                 connection: master.connection,
                 create: pulumi.all([addresses, pulumi.all(gated.map(({ id }) => id)), args.projectVersion]).apply(([urls, minionIds, version]) => healthGateScript({
                     urls: urls.map((address) => `http://${address}:${args.port}/health`),
@@ -273,23 +273,19 @@ export class AppServers extends pulumi.ComponentResource {
                     timeoutSeconds: args.healthTimeoutSeconds,
                 })),
             }, { ...releaseBound, dependsOn: gated.map(({ server }) => server.resource) });
-            return { addresses, gate };
+            return { addresses, healthGate };
         };
 
         // The canary's servers first, then the rest once its trial has passed.
         const canaryCount = args.canary?.count ?? 0;
         const canary = Array.from({ length: canaryCount }, (_, index) => makeServer(index, []));
-        let restAfter: pulumi.Resource[] = [];
-        if (args.canary) {
-            const gated = healthGate(`${name}-canary-gate`, canary);
-            restAfter = [args.canary.trial({ addresses: gated.addresses, healthGate: gated.gate })];
-        }
+        const restAfter = args.canary ? [args.canary.trial(gate(`${name}-canary-gate`, canary))] : [];
         const servers = [...canary, ...Array.from({ length: args.count - canaryCount }, (_, rest) => makeServer(canaryCount + rest, restAfter))];
 
-        const gated = healthGate(`${name}-health-gate`, servers);
-        this.addresses = gated.addresses;
+        const all = gate(`${name}-health-gate`, servers);
+        this.addresses = all.addresses;
         this.minionIds = pulumi.all(servers.map(({ id }) => id));
-        this.healthGate = gated.gate;
+        this.healthGate = all.healthGate;
 
         this.registerOutputs({ addresses: this.addresses, minionIds: this.minionIds });
     }

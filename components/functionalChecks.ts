@@ -21,8 +21,9 @@ export interface CheckScriptArgs {
 
 /**
  * The shell script the master runs: Debian's Node.js if it is missing (a master made before
- * checks existed; apt's locks waited for), the check file in by heredoc, holodeck-check with the JSON report on stdout
- * and its table on stderr. It exits 1 when a check fails, which fails the update.
+ * checks existed; apt's locks waited for), the check file in by heredoc, holodeck-check with the
+ * JSON report on stdout and its table on stderr. It exits 1 when a check fails, which fails the
+ * update.
  */
 export function checkScript(args: CheckScriptArgs): string {
     const flags = [
