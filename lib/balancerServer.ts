@@ -404,7 +404,12 @@ export function balancerCanaryScript(args: BalancerCanaryArgs): string {
         // Every poll's delay is a failing canary's share of requests that fail meanwhile.
         "  sleep 0.2",
         "done",
-        `echo "balancer: the canary of release ${args.releaseId} passed: $(canaries requests) requests in ${args.soakSeconds} s, none failed; withdrawn, the rest of the release follows"`,
+        "requests=$(canaries requests)",
+        'if [ "$requests" -eq 0 ]; then',
+        `  echo "balancer: the canary of release ${args.releaseId} passed, but no request reached it in ${args.soakSeconds} s: its gates and health checks were its whole trial; withdrawn, the rest of the release follows"`,
+        "else",
+        `  echo "balancer: the canary of release ${args.releaseId} passed: $requests requests in ${args.soakSeconds} s, none failed; withdrawn, the rest of the release follows"`,
+        "fi",
     ].join("\n");
 }
 

@@ -476,6 +476,13 @@ describe("the balancer server, live", function () {
         assert.equal((await canaryServers()).trim(), "0", "a canary server is left in the backend");
     });
 
+    it("says so when no request reached a canary during its soak", async function () {
+        const result = await onBalancer(balancerCanaryScript({ ...releases.E, soakSeconds: 2 }));
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, /the canary of release e00000000005 passed, but no request reached it in 2 s: its gates and health checks were its whole trial; withdrawn/);
+        assert.equal((await canaryServers()).trim(), "0", "a canary server is left in the backend");
+    });
+
     it("tries no canary of the live release itself", async function () {
         const result = await onBalancer(balancerCanaryScript({ ...releases.D, soakSeconds: 3 }));
         assert.deepEqual([result.status, result.stdout.trim()], [0, "balancer: release d00000000004 is live already: no canary"]);
